@@ -1,0 +1,19 @@
+/* The commands: one function per verb, called from main.c's table with argv
+ * starting at the verb.  Each returns an exit status, or -1 with err set. */
+#ifndef RL_CMD_H
+#define RL_CMD_H
+
+#include "store/store.h"
+#include "util/error.h"
+
+typedef int (*rl_cmd_fn) (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+
+int cmd_import (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_images (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_rmi (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_image (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_run (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_ps (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_rm (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+
+#endif

@@ -1,0 +1,4 @@
+/* stub: being written */
+#ifndef RL_LAYER_H
+#define RL_LAYER_H
+#endif

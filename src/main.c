@@ -1,0 +1,180 @@
+/* rl: the command table and global options. */
+#include "config.h"
+#include "cmd/cmd.h"
+#include "util/opts.h"
+#include "util/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct command
+{
+  const char *name;
+  rl_cmd_fn fn;
+  const char *summary;
+};
+
+static const struct command commands[] = {
+  { "image", cmd_image, "Manage images (inspect, ls, rm)" },
+  { "images", cmd_images, "List images" },
+  { "import", cmd_import, "Make an image from a root filesystem tarball or directory" },
+  { "ps", cmd_ps, "List containers" },
+  { "rm", cmd_rm, "Remove containers" },
+  { "rmi", cmd_rmi, "Remove images" },
+  { "run", cmd_run, "Run a command in a new container" },
+};
+
+enum
+{
+  G_ROOT = 1,
+  G_RUNROOT,
+  G_STORAGE_DRIVER,
+  G_LOG_LEVEL,
+  G_VERSION,
+};
+
+static const struct rl_opt global_opts[] = {
+  { "root", 0, "DIR", "store directory (default ${XDG_DATA_HOME:-~/.local/share}/rl)", G_ROOT },
+  { "runroot", 0, "DIR", "runtime state directory (default ${XDG_RUNTIME_DIR}/rl)", G_RUNROOT },
+  { "storage-driver", 0, "DRIVER", "overlay, fuse-overlayfs or vfs", G_STORAGE_DRIVER },
+  { "log-level", 0, "LEVEL", "error, warn, info or debug", G_LOG_LEVEL },
+  { "version", 'v', NULL, "print the version and exit", G_VERSION },
+  { NULL, 0, NULL, NULL, 0 },
+};
+
+static void
+usage (FILE *out)
+{
+  fputs ("rl: rootless, daemonless containers\n\n"
+         "Usage: rl [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARG...]\n\nCommands:\n",
+         out);
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fputs ("\nGlobal options:\n", out);
+  for (const struct rl_opt *o = global_opts; o->name; o++)
+    {
+      char left[64];
+      snprintf (left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "  ",
+                o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
+                o->metavar ? " " : "", o->metavar ? o->metavar : "");
+      fprintf (out, "  %-30s %s\n", left, o->help);
+    }
+  fputs ("\nRun `rl COMMAND --help` for a command's options.\n", out);
+}
+
+static int
+set_global (struct rl_globals *g, int id, const char *arg, rl_error_t *err)
+{
+  static const char *const levels[] = { "error", "warn", "info", "debug" };
+
+  switch (id)
+    {
+    case G_ROOT:
+      free (g->root);
+      g->root = xstrdup (arg);
+      return 0;
+    case G_RUNROOT:
+      free (g->runroot);
+      g->runroot = xstrdup (arg);
+      return 0;
+    case G_STORAGE_DRIVER:
+      free (g->storage_driver);
+      g->storage_driver = xstrdup (arg);
+      return 0;
+    case G_LOG_LEVEL:
+      for (size_t i = 0; i < ARRAY_SIZE (levels); i++)
+        if (strcmp (arg, levels[i]) == 0)
+          {
+            g->log_level = i;
+            return 0;
+          }
+      return rl_error (err, 0, "unknown log level `%s` (error, warn, info, debug)", arg);
+    case G_VERSION:
+      printf ("rl version %s\n", PACKAGE_VERSION);
+      exit (0);
+    }
+  return 0;
+}
+
+/* Global options come before the command; they are parsed by hand here
+ * because the command's own options follow and must not be consumed. */
+static int
+parse_globals (struct rl_globals *g, int argc, char **argv, int *next, rl_error_t *err)
+{
+  int i;
+  for (i = 1; i < argc && argv[i][0] == '-'; i++)
+    {
+      const char *a = argv[i];
+      const struct rl_opt *o = NULL;
+      const char *val = NULL;
+
+      if (strcmp (a, "--help") == 0 || strcmp (a, "-h") == 0)
+        {
+          usage (stdout);
+          exit (0);
+        }
+      for (const struct rl_opt *p = global_opts; p->name; p++)
+        {
+          size_t n = strlen (p->name);
+          if (a[1] == '-' && strncmp (a + 2, p->name, n) == 0 && (a[2 + n] == '\0' || a[2 + n] == '='))
+            {
+              o = p;
+              val = a[2 + n] == '=' ? a + 3 + n : NULL;
+            }
+          else if (p->short_name && a[1] == p->short_name && a[2] == '\0')
+            o = p;
+          if (o)
+            break;
+        }
+      if (o == NULL)
+        return rl_error (err, 0, "unknown global option `%s` (see `rl --help`)", a);
+      if (o->metavar && val == NULL)
+        {
+          if (i + 1 >= argc)
+            return rl_error (err, 0, "option `--%s` needs a value", o->name);
+          val = argv[++i];
+        }
+      if (set_global (g, o->id, val, err) < 0)
+        return -1;
+    }
+  *next = i;
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  struct rl_globals g = { .log_level = 1 };
+  rl_error_t err = NULL;
+  int first = 0, ret;
+
+  if (parse_globals (&g, argc, argv, &first, &err) < 0)
+    return rl_error_report (&err);
+  if (first >= argc)
+    {
+      usage (stderr);
+      return RL_EXIT_FAILURE;
+    }
+  if (strcmp (argv[first], "help") == 0)
+    {
+      usage (stdout);
+      return 0;
+    }
+  if (strcmp (argv[first], "version") == 0)
+    {
+      printf ("rl version %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    if (strcmp (argv[first], commands[i].name) == 0)
+      {
+        ret = commands[i].fn (&g, argc - first, argv + first, &err);
+        if (ret < 0)
+          return rl_error_report (&err);
+        fflush (stdout);
+        return ret;
+      }
+  fprintf (stderr, "rl: unknown command `%s` (see `rl --help`)\n", argv[first]);
+  return RL_EXIT_FAILURE;
+}

@@ -1,0 +1,4 @@
+/* stub: being written */
+#ifndef RL_PTY_H
+#define RL_PTY_H
+#endif
