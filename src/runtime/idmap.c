@@ -1,2 +1,538 @@
+/* Identity mapping: choosing the user namespace map, writing it for a child,
+ * and running work inside such a namespace (unpacking and removing files
+ * that belong to subordinate ids). */
 #include "config.h"
 #include "runtime/idmap.h"
+#include "store/store.h"
+#include "util/fs.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *
+idmap_mode_name (enum idmap_mode mode)
+{
+  switch (mode)
+    {
+    case IDMAP_HOST:
+      return "host";
+    case IDMAP_SUBID:
+      return "subid";
+    case IDMAP_SINGLE:
+      return "single";
+    }
+  return "unknown";
+}
+
+bool
+idmap_parse_subid (const char *text, const char *user, uid_t uid, unsigned long *start,
+                   unsigned long *count)
+{
+  char uidstr[32];
+  const char *line = text;
+
+  snprintf (uidstr, sizeof uidstr, "%u", (unsigned) uid);
+  while (line && *line)
+    {
+      const char *end = strchr (line, '\n');
+      size_t len = end ? (size_t) (end - line) : strlen (line);
+      cleanup_free char *l = xstrndup (line, len);
+      char *c1 = strchr (l, ':'), *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
+      long long s, n;
+
+      line = end ? end + 1 : NULL;
+      if (l[0] == '#' || c1 == NULL || c2 == NULL)
+        continue;
+      *c1 = *c2 = '\0';
+      if (strcmp (l, uidstr) != 0 && (user == NULL || strcmp (l, user) != 0))
+        continue;
+      if (!parse_long (c1 + 1, 1, 0xFFFFFFFELL, &s) || !parse_long (c2 + 1, 1, 0xFFFFFFFELL, &n))
+        continue;
+      *start = s;
+      *count = n;
+      return true;
+    }
+  return false;
+}
+
+static bool
+subid_range (const char *file, const char *user, uid_t uid, unsigned long *start,
+             unsigned long *count)
+{
+  cleanup_free char *text = NULL;
+  rl_error_t err = NULL;
+
+  if (read_file_at (AT_FDCWD, file, 16 * 1024 * 1024, &text, NULL, &err) < 0)
+    {
+      rl_error_free (&err);
+      return false;
+    }
+  return idmap_parse_subid (text, user, uid, start, count);
+}
+
+/* A helper works only if it can raise privileges: setuid root, or file
+ * capabilities (some distributions ship newuidmap with cap_setuid). */
+static const char *
+helper_problem (const char *name, char **path_out)
+{
+  static const char *const dirs[] = { "/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin" };
+  struct stat st;
+
+  for (size_t i = 0; i < ARRAY_SIZE (dirs); i++)
+    {
+      cleanup_free char *p = xasprintf ("%s/%s", dirs[i], name);
+      if (stat (p, &st) < 0)
+        continue;
+      if (!(st.st_mode & S_IXOTH) && !(st.st_uid == getuid () && (st.st_mode & S_IXUSR)))
+        return "is not executable by you";
+      if (!((st.st_mode & S_ISUID) && st.st_uid == 0)
+          && getxattr (p, "security.capability", NULL, 0) <= 0)
+        return "is neither setuid root nor has file capabilities";
+      *path_out = steal_pointer (&p);
+      return NULL;
+    }
+  return "is not installed (Debian package uidmap)";
+}
+
+int
+idmap_detect (struct idmap *m, rl_error_t *err)
+{
+  const char *force = getenv ("RL_IDMAP");
+  struct passwd *pw;
+  cleanup_free char *uidmap = NULL;
+  cleanup_free char *gidmap = NULL;
+  const char *problem;
+
+  memset (m, 0, sizeof *m);
+  m->uid = getuid ();
+  m->gid = getgid ();
+  if (force && *force && strcmp (force, "single") != 0 && strcmp (force, "auto") != 0)
+    return rl_error (err, 0, "RL_IDMAP=`%s`: expected single or auto", force);
+  if (m->uid == 0)
+    {
+      m->mode = IDMAP_HOST;
+      m->why = xstrdup ("running as root: all ids are mapped as they are");
+      return 0;
+    }
+  m->mode = IDMAP_SINGLE;
+  if (force && strcmp (force, "single") == 0)
+    {
+      m->why = xstrdup ("RL_IDMAP=single is set");
+      return 0;
+    }
+  pw = getpwuid (m->uid);
+  if (!subid_range ("/etc/subuid", pw ? pw->pw_name : NULL, m->uid, &m->subuid_start,
+                    &m->subuid_count))
+    {
+      m->why = xasprintf ("no subordinate uid range for %s in /etc/subuid",
+                          pw ? pw->pw_name : "your uid");
+      return 0;
+    }
+  if (!subid_range ("/etc/subgid", pw ? pw->pw_name : NULL, m->uid, &m->subgid_start,
+                    &m->subgid_count))
+    {
+      m->why = xasprintf ("no subordinate gid range for %s in /etc/subgid",
+                          pw ? pw->pw_name : "your uid");
+      return 0;
+    }
+  if ((problem = helper_problem ("newuidmap", &uidmap)) != NULL)
+    {
+      m->why = xasprintf ("newuidmap %s", problem);
+      return 0;
+    }
+  if ((problem = helper_problem ("newgidmap", &gidmap)) != NULL)
+    {
+      m->why = xasprintf ("newgidmap %s", problem);
+      return 0;
+    }
+  m->mode = IDMAP_SUBID;
+  m->why = xasprintf ("subordinate ids %lu-%lu from /etc/subuid through newuidmap",
+                      m->subuid_start, m->subuid_start + m->subuid_count - 1);
+  return 0;
+}
+
+void
+idmap_clear (struct idmap *m)
+{
+  free (m->why);
+  m->why = NULL;
+}
+
+char *
+idmap_key (const struct idmap *m)
+{
+  switch (m->mode)
+    {
+    case IDMAP_HOST:
+      return xstrdup ("host");
+    case IDMAP_SINGLE:
+      return xstrdup ("single");
+    case IDMAP_SUBID:
+      return xasprintf ("subid:%lu:%lu:%lu:%lu", m->subuid_start, m->subuid_count,
+                        m->subgid_start, m->subgid_count);
+    }
+  return xstrdup ("unknown");
+}
+
+unsigned long
+idmap_size (const struct idmap *m)
+{
+  switch (m->mode)
+    {
+    case IDMAP_HOST:
+      return 4294967295UL;
+    case IDMAP_SINGLE:
+      return 1;
+    case IDMAP_SUBID:
+      return 1 + (m->subuid_count < m->subgid_count ? m->subuid_count : m->subgid_count);
+    }
+  return 1;
+}
+
+static bool
+to_host (enum idmap_mode mode, unsigned long self, unsigned long start, unsigned long count,
+         unsigned long ctr, unsigned long *host)
+{
+  switch (mode)
+    {
+    case IDMAP_HOST:
+      *host = ctr;
+      return true;
+    case IDMAP_SINGLE:
+      if (ctr != 0)
+        return false;
+      *host = self;
+      return true;
+    case IDMAP_SUBID:
+      if (ctr == 0)
+        *host = self;
+      else if (ctr - 1 < count)
+        *host = start + ctr - 1;
+      else
+        return false;
+      return true;
+    }
+  return false;
+}
+
+bool
+idmap_to_host_uid (const struct idmap *m, uid_t ctr, uid_t *host)
+{
+  unsigned long h;
+  if (!to_host (m->mode, m->uid, m->subuid_start, m->subuid_count, ctr, &h))
+    return false;
+  *host = h;
+  return true;
+}
+
+bool
+idmap_to_host_gid (const struct idmap *m, gid_t ctr, gid_t *host)
+{
+  unsigned long h;
+  if (!to_host (m->mode, m->gid, m->subgid_start, m->subgid_count, ctr, &h))
+    return false;
+  *host = h;
+  return true;
+}
+
+static char *
+format_map (enum idmap_mode mode, unsigned long self, unsigned long start, unsigned long count)
+{
+  switch (mode)
+    {
+    case IDMAP_HOST:
+      return xstrdup ("0 0 4294967295\n");
+    case IDMAP_SINGLE:
+      return xasprintf ("0 %lu 1\n", self);
+    case IDMAP_SUBID:
+      return xasprintf ("0 %lu 1\n1 %lu %lu\n", self, start, count);
+    }
+  return xstrdup ("");
+}
+
+char *
+idmap_format_uid_map (const struct idmap *m)
+{
+  return format_map (m->mode, m->uid, m->subuid_start, m->subuid_count);
+}
+
+char *
+idmap_format_gid_map (const struct idmap *m)
+{
+  return format_map (m->mode, m->gid, m->subgid_start, m->subgid_count);
+}
+
+void
+idmap_note_once (struct rl_store *st, const struct idmap *m)
+{
+  cleanup_free char *key = idmap_key (m);
+  cleanup_free char *old = NULL;
+  rl_error_t err = NULL;
+
+  if (m->mode == IDMAP_HOST)
+    return;
+  if (read_file_at (st->rootfd, "idmap", 4096, &old, NULL, &err) == 0 && strcmp (old, key) == 0)
+    return;
+  rl_error_free (&err);
+  if (m->mode == IDMAP_SUBID)
+    fprintf (stderr, "rl: user namespace: %s\n", m->why);
+  else
+    fprintf (stderr,
+             "rl: user namespace: single-id map (%s); files in images belong to you and "
+             "chown inside succeeds without effect\n",
+             m->why);
+  write_file_atomic (st->rootfd, "idmap", key, strlen (key), 0600, &err);
+  rl_error_free (&err);
+}
+
+static int
+write_proc_file (pid_t pid, const char *name, const char *text, rl_error_t *err)
+{
+  char path[64];
+  cleanup_close int fd = -1;
+
+  snprintf (path, sizeof path, "/proc/%d/%s", pid, name);
+  fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return rl_error (err, errno, "open `%s`", path);
+  if (write_all (fd, text, strlen (text)) < 0)
+    return rl_error (err, errno, "write `%s`", path);
+  return 0;
+}
+
+/* Start newuidmap/newgidmap with stderr into a pipe; returns its pid. */
+static pid_t
+spawn_helper (const char *helper, pid_t child, unsigned long self, unsigned long start,
+              unsigned long count, int errfd)
+{
+  char a[5][32];
+  char *argv[9];
+  posix_spawn_file_actions_t fa;
+  pid_t pid;
+  int r;
+
+  snprintf (a[0], sizeof a[0], "%d", child);
+  snprintf (a[1], sizeof a[1], "%lu", self);
+  snprintf (a[2], sizeof a[2], "%lu", start);
+  snprintf (a[3], sizeof a[3], "%lu", count);
+  argv[0] = (char *) helper;
+  argv[1] = a[0];
+  argv[2] = (char *) "0";
+  argv[3] = a[1];
+  argv[4] = (char *) "1";
+  argv[5] = (char *) "1";
+  argv[6] = a[2];
+  argv[7] = a[3];
+  argv[8] = NULL;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_adddup2 (&fa, errfd, 2);
+  r = posix_spawnp (&pid, helper, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  if (r != 0)
+    {
+      errno = r;
+      return -1;
+    }
+  return pid;
+}
+
+static char *
+first_line (const char *s)
+{
+  const char *nl = strchr (s, '\n');
+  return nl ? xstrndup (s, nl - s) : xstrdup (s);
+}
+
+/* Run both helpers at once: each is a setuid exec, and they are the only
+ * execs on the start-up path. */
+static int
+write_subid (const struct idmap *m, pid_t child, char **failure)
+{
+  int pfd[2];
+  pid_t u, g;
+  int su = 0, sg = 0;
+  char buf[1024];
+  ssize_t n;
+  size_t len = 0;
+
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    {
+      *failure = xasprintf ("pipe: %s", strerror (errno));
+      return -1;
+    }
+  u = spawn_helper ("newuidmap", child, m->uid, m->subuid_start, m->subuid_count, pfd[1]);
+  g = spawn_helper ("newgidmap", child, m->gid, m->subgid_start, m->subgid_count, pfd[1]);
+  close (pfd[1]);
+  while (len < sizeof buf - 1 && (n = read (pfd[0], buf + len, sizeof buf - 1 - len)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break;
+      len += n;
+    }
+  buf[len] = '\0';
+  close (pfd[0]);
+  if (u > 0)
+    while (waitpid (u, &su, 0) < 0 && errno == EINTR)
+      ;
+  if (g > 0)
+    while (waitpid (g, &sg, 0) < 0 && errno == EINTR)
+      ;
+  if (u > 0 && g > 0 && WIFEXITED (su) && WEXITSTATUS (su) == 0 && WIFEXITED (sg)
+      && WEXITSTATUS (sg) == 0)
+    return 0;
+  if (len > 0)
+    {
+      cleanup_free char *l = first_line (buf);
+      *failure = xasprintf ("newuidmap/newgidmap failed: %s", l);
+    }
+  else
+    *failure = xstrdup (u <= 0 || g <= 0 ? "newuidmap/newgidmap could not be started"
+                                         : "newuidmap/newgidmap failed");
+  return -1;
+}
+
+int
+idmap_write (struct idmap *m, pid_t child, rl_error_t *err)
+{
+  cleanup_free char *um = NULL;
+  cleanup_free char *gm = NULL;
+
+  if (m->mode == IDMAP_SUBID)
+    {
+      char *failure = NULL;
+      if (write_subid (m, child, &failure) == 0)
+        return 0;
+      /* A broken helper must not stop the user: fall back to what works
+       * without one, and say why in the mode's reason. */
+      free (m->why);
+      m->why = failure;
+      m->mode = IDMAP_SINGLE;
+      if (idmap_write (m, child, err) < 0)
+        return -1;
+      return 1;
+    }
+  um = idmap_format_uid_map (m);
+  gm = idmap_format_gid_map (m);
+  if (m->mode == IDMAP_SINGLE && write_proc_file (child, "setgroups", "deny", err) < 0)
+    return -1;
+  if (write_proc_file (child, "uid_map", um, err) < 0
+      || write_proc_file (child, "gid_map", gm, err) < 0)
+    return rl_error_wrap (err, "write user namespace map");
+  return 0;
+}
+
+static void
+report_and_exit (int fd, rl_error_t *err)
+{
+  if (err && *err)
+    {
+      write_all (fd, (*err)->msg, strlen ((*err)->msg));
+      _exit (1);
+    }
+  _exit (0);
+}
+
+int
+userns_run (const struct idmap *m, bool new_mountns, userns_fn fn, void *arg, rl_error_t *err)
+{
+  struct idmap copy = *m;
+  int go[2] = { -1, -1 }, msg[2] = { -1, -1 };
+  char buf[4096];
+  size_t len = 0;
+  ssize_t n;
+  pid_t pid;
+  int status = 0;
+
+  if (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (msg, O_CLOEXEC) < 0)
+    return rl_error (err, errno, "pipe");
+  fflush (NULL);
+  pid = syscall (SYS_clone, CLONE_NEWUSER | (new_mountns ? CLONE_NEWNS : 0) | SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0)
+    {
+      int e = errno;
+      close (go[0]), close (go[1]), close (msg[0]), close (msg[1]);
+      return rl_error (err, e, "create user namespace");
+    }
+  if (pid == 0)
+    {
+      rl_error_t cerr = NULL;
+      char c;
+
+      close (go[1]);
+      close (msg[0]);
+      if (read (go[0], &c, 1) != 1)
+        _exit (1);
+      if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
+        {
+          rl_error (&cerr, errno, "become root in the user namespace");
+          report_and_exit (msg[1], &cerr);
+        }
+      if (copy.mode != IDMAP_SINGLE)
+        setgroups (0, NULL);
+      fn (arg, &cerr);
+      report_and_exit (msg[1], &cerr);
+    }
+  close (go[0]);
+  close (msg[1]);
+  if (idmap_write (&copy, pid, err) != 0)
+    {
+      /* Work on layer files needs the very map the store was made with: a
+       * fallback to another map would give files the wrong owners. */
+      if (err && *err == NULL)
+        rl_error (err, 0, "user namespace: %s", copy.why);
+      if (copy.why != m->why)
+        free (copy.why);
+      kill (pid, SIGKILL);
+      waitpid (pid, NULL, 0);
+      close (go[1]);
+      close (msg[0]);
+      return -1;
+    }
+  free (copy.why == m->why ? NULL : copy.why);
+  if (write (go[1], "x", 1) != 1)
+    {
+      int e = errno;
+      kill (pid, SIGKILL);
+      waitpid (pid, NULL, 0);
+      close (go[1]);
+      close (msg[0]);
+      return rl_error (err, e, "start user namespace child");
+    }
+  close (go[1]);
+  while (len < sizeof buf - 1 && (n = read (msg[0], buf + len, sizeof buf - 1 - len)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break;
+      len += n;
+    }
+  buf[len] = '\0';
+  close (msg[0]);
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return rl_error (err, errno, "wait for user namespace child");
+  if (len > 0)
+    return rl_error (err, 0, "%s", buf);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return rl_error (err, 0, "user namespace child failed (status %d)", status);
+  return 0;
+}

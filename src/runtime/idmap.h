@@ -47,10 +47,19 @@ unsigned long idmap_size (const struct idmap *m);
 bool idmap_to_host_uid (const struct idmap *m, uid_t ctr, uid_t *host);
 bool idmap_to_host_gid (const struct idmap *m, gid_t ctr, gid_t *host);
 
+/* Say once per store, in one line on stderr, which mode is used and why:
+ * the first run in a store, and again whenever the mode changes. */
+struct rl_store;
+void idmap_note_once (struct rl_store *st, const struct idmap *m);
+/* Parse /etc/subuid-style text for the first range of user (name or uid). */
+bool idmap_parse_subid (const char *text, const char *user, uid_t uid, unsigned long *start,
+                        unsigned long *count);
+
 /* Write the uid/gid maps of child (a process in a fresh user namespace
- * waiting for them).  In SUBID mode a failing helper is reported with its
- * own message condensed into one line. */
-int idmap_write (const struct idmap *m, pid_t child, rl_error_t *err);
+ * waiting for them).  In SUBID mode, when a helper fails, the single-id map
+ * is written instead: m becomes IDMAP_SINGLE, m->why says what failed (the
+ * helper's own message condensed into one line) and 1 is returned. */
+int idmap_write (struct idmap *m, pid_t child, rl_error_t *err);
 /* Text of the uid_map/gid_map lines the mode produces (for tests). */
 char *idmap_format_uid_map (const struct idmap *m);
 char *idmap_format_gid_map (const struct idmap *m);
