@@ -1,2 +1,701 @@
+/* Container records in the store and the runroot, names, state from /proc,
+ * and removal. */
 #include "config.h"
 #include "runtime/container.h"
+#include "runtime/idmap.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* How long `rm -f` waits for a killed container and its monitor. */
+#define REMOVE_WAIT_MS 10000
+
+void
+container_clear (struct rl_container *c)
+{
+  free (c->id);
+  free (c->name);
+  free (c->image_id);
+  free (c->image_name);
+  strv_free (c->command);
+  free (c->driver);
+  memset (c, 0, sizeof *c);
+}
+
+void
+container_state_clear (struct container_state *s)
+{
+  free (s->driver);
+  memset (s, 0, sizeof *s);
+}
+
+const char *
+container_status_name (enum container_status s)
+{
+  switch (s)
+    {
+    case CTR_CREATED:
+      return "created";
+    case CTR_RUNNING:
+      return "running";
+    case CTR_EXITED:
+      return "exited";
+    }
+  return "unknown";
+}
+
+bool
+proc_start_time (pid_t pid, unsigned long long *out)
+{
+  char path[64], buf[1024];
+  cleanup_close int fd = -1;
+  ssize_t n;
+  char *p;
+
+  if (pid <= 0)
+    return false;
+  snprintf (path, sizeof path, "/proc/%d/stat", pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  n = read_all (fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  /* The command name may hold spaces and parentheses: start after the last ')'. */
+  p = strrchr (buf, ')');
+  if (p == NULL)
+    return false;
+  p++;
+  /* Field 3 (state) follows; field 22 is 19 fields further. */
+  for (int field = 2; field < 22; field++)
+    {
+      while (*p == ' ')
+        p++;
+      if (field == 21)
+        break;
+      while (*p && *p != ' ')
+        p++;
+    }
+  if (!isdigit ((unsigned char) *p))
+    return false;
+  *out = strtoull (p, NULL, 10);
+  return true;
+}
+
+bool
+proc_alive (pid_t pid, unsigned long long start)
+{
+  unsigned long long now;
+  return proc_start_time (pid, &now) && now == start;
+}
+
+char *
+container_random_name (void)
+{
+  static const char *const adjectives[] = {
+    "agile",   "amber",   "bold",    "brave",   "bright",  "calm",    "clever",  "cosmic",
+    "crisp",   "curious", "daring",  "deft",    "eager",   "early",   "fancy",   "fervent",
+    "gentle",  "glad",    "golden",  "happy",   "hardy",   "humble",  "jolly",   "keen",
+    "kind",    "lively",  "lucid",   "merry",   "mighty",  "modest",  "nimble",  "noble",
+    "patient", "polite",  "proud",   "quick",   "quiet",   "rapid",   "serene",  "sharp",
+    "shiny",   "silent",  "sleepy",  "smooth",  "snappy",  "steady",  "sunny",   "swift",
+    "tender",  "tidy",    "upbeat",  "vivid",   "warm",    "wise",    "witty",   "zealous",
+  };
+  static const char *const nouns[] = {
+    "badger",  "beaver",  "bison",   "condor",  "cougar",  "crane",   "dingo",   "dolphin",
+    "eagle",   "falcon",  "ferret",  "finch",   "gecko",   "gibbon",  "heron",   "ibex",
+    "jackal",  "jaguar",  "koala",   "lemur",   "lynx",    "marmot",  "marten",  "moose",
+    "newt",    "ocelot",  "otter",   "owl",     "panda",   "pelican", "puffin",  "quail",
+    "raven",   "robin",   "salmon",  "seal",    "shrew",   "sparrow", "stoat",   "swan",
+    "tapir",   "tern",    "toucan",  "turtle",  "urchin",  "vole",    "walrus",  "weasel",
+    "wombat",  "wren",    "yak",     "zebra",
+  };
+  char hex[9];
+  unsigned long r;
+
+  if (random_hex (hex, 4) < 0)
+    snprintf (hex, sizeof hex, "%08x", (unsigned) (now_ns () ^ getpid ()));
+  r = strtoul (hex, NULL, 16);
+  return xasprintf ("%s_%s", adjectives[r % ARRAY_SIZE (adjectives)],
+                    nouns[(r / ARRAY_SIZE (adjectives)) % ARRAY_SIZE (nouns)]);
+}
+
+static int
+open_names (struct rl_store *st, rl_error_t *err)
+{
+  int fd;
+
+  if (mkdirat (st->rootfd, "names", 0700) < 0 && errno != EEXIST)
+    return rl_error (err, errno, "mkdir `%s/names`", st->root);
+  fd = openat (st->rootfd, "names", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return rl_error (err, errno, "open `%s/names`", st->root);
+  return fd;
+}
+
+static bool
+container_dir_exists (struct rl_store *st, const char *id)
+{
+  char path[CONTAINER_ID_LEN + 32];
+  struct stat sb;
+
+  if (strlen (id) != CONTAINER_ID_LEN)
+    return false;
+  snprintf (path, sizeof path, "containers/%s", id);
+  return fstatat (st->rootfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (sb.st_mode);
+}
+
+/* Reserve name for id; 0, or 1 when the name is taken (*owner set). */
+static int
+reserve_name (struct rl_store *st, int namesfd, const char *name, const char *id, char **owner,
+              rl_error_t *err)
+{
+  for (int tries = 0; tries < 2; tries++)
+    {
+      char target[CONTAINER_ID_LEN + 2];
+      ssize_t n;
+
+      if (symlinkat (id, namesfd, name) == 0)
+        return 0;
+      if (errno != EEXIST)
+        return rl_error (err, errno, "reserve name `%s`", name);
+      n = readlinkat (namesfd, name, target, sizeof target - 1);
+      if (n > 0)
+        {
+          target[n] = '\0';
+          if (container_dir_exists (st, target))
+            {
+              *owner = xstrdup (target);
+              return 1;
+            }
+        }
+      /* Left behind by a container removed by hand: take it over. */
+      if (unlinkat (namesfd, name, 0) < 0 && errno != ENOENT)
+        return rl_error (err, errno, "remove stale name `%s`", name);
+    }
+  return rl_error (err, 0, "reserve name `%s`: it keeps changing", name);
+}
+
+static char *
+config_json (const struct rl_container *c, size_t *len)
+{
+  cleanup_gen yajl_gen g = json_gen_new (false);
+
+  yajl_gen_map_open (g);
+  jg_kstr (g, "Id", c->id);
+  jg_kstr (g, "Name", c->name);
+  jg_kstr (g, "ImageId", c->image_id);
+  jg_kstr (g, "ImageName", c->image_name);
+  jg_kstrv (g, "Command", c->command);
+  jg_kint (g, "Created", c->created);
+  jg_kstr (g, "Driver", c->driver);
+  jg_kbool (g, "Rm", c->rm);
+  yajl_gen_map_close (g);
+  return jg_finish (g, len);
+}
+
+int
+container_create (struct rl_store *st, struct rl_container *c, rl_error_t *err)
+{
+  cleanup_close int namesfd = -1;
+  cleanup_close int dirfd = -1;
+  cleanup_free char *json = NULL;
+  cleanup_free char *dir = NULL;
+  cleanup_free char *owner = NULL;
+  char id[CONTAINER_ID_LEN + 1];
+  size_t len;
+  int r;
+
+  if (random_hex (id, CONTAINER_ID_LEN / 2) < 0)
+    return rl_error (err, errno, "getrandom");
+  free (c->id);
+  c->id = xstrdup (id);
+  c->created = now_ns ();
+  dir = xasprintf ("containers/%s", id);
+
+  if (store_lock (st, err) < 0)
+    return -1;
+  namesfd = open_names (st, err);
+  if (namesfd < 0)
+    goto fail;
+  if (c->name)
+    {
+      r = reserve_name (st, namesfd, c->name, id, &owner, err);
+      if (r < 0)
+        goto fail;
+      if (r > 0)
+        {
+          rl_error (err, 0,
+                    "the container name `%s` is already in use by container %.12s; remove "
+                    "it or choose another name",
+                    c->name, owner);
+          goto fail;
+        }
+    }
+  else
+    for (int tries = 0;; tries++)
+      {
+        cleanup_free char *name = container_random_name ();
+        if (tries >= 8)
+          {
+            /* The name space is small: make it unique with a suffix. */
+            char sfx[5];
+            cleanup_free char *base = container_random_name ();
+            if (random_hex (sfx, 2) < 0)
+              snprintf (sfx, sizeof sfx, "%04x", (unsigned) tries & 0xffff);
+            free (name);
+            name = xasprintf ("%s_%s", base, sfx);
+          }
+        r = reserve_name (st, namesfd, name, id, &owner, err);
+        if (r < 0)
+          goto fail;
+        if (r == 0)
+          {
+            c->name = steal_pointer (&name);
+            break;
+          }
+        free (steal_pointer (&owner));
+      }
+  if (mkdirat (st->rootfd, dir, 0700) < 0)
+    {
+      rl_error (err, errno, "mkdir `%s/%s`", st->root, dir);
+      goto fail_name;
+    }
+  dirfd = openat (st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    {
+      rl_error (err, errno, "open `%s/%s`", st->root, dir);
+      goto fail_dir;
+    }
+  json = config_json (c, &len);
+  if (write_file_atomic (dirfd, "config.json", json, len, 0600, err) < 0)
+    {
+      rl_error_wrap (err, "container `%s`", c->name);
+      goto fail_dir;
+    }
+  store_unlock (st);
+  return steal_fd (&dirfd);
+
+fail_dir:
+  {
+    rl_error_t e2 = NULL;
+    rm_rf_at (st->rootfd, dir, &e2);
+    rl_error_free (&e2);
+  }
+fail_name:
+  unlinkat (namesfd, c->name, 0);
+fail:
+  store_unlock (st);
+  return -1;
+}
+
+int
+container_load (struct rl_store *st, const char *id, struct rl_container *c, rl_error_t *err)
+{
+  cleanup_json yajl_val v = NULL;
+  cleanup_free char *path = xasprintf ("containers/%s/config.json", id);
+  const char *s;
+
+  memset (c, 0, sizeof *c);
+  if (json_parse_file_at (st->rootfd, path, &v, err) < 0)
+    return rl_error_wrap (err, "container %.12s", id);
+  s = json_get_str (v, "Id");
+  c->id = xstrdup (s ? s : id);
+  s = json_get_str (v, "Name");
+  c->name = xstrdup (s ? s : "");
+  s = json_get_str (v, "ImageId");
+  c->image_id = xstrdup (s ? s : "");
+  s = json_get_str (v, "ImageName");
+  c->image_name = s ? xstrdup (s) : NULL;
+  c->command = json_get_strv (v, "Command");
+  c->created = json_get_int (v, "Created", 0);
+  s = json_get_str (v, "Driver");
+  c->driver = xstrdup (s ? s : "auto");
+  c->rm = json_get_bool (v, "Rm", false);
+  return 0;
+}
+
+/* The runroot's live file: "key=value" lines (cheap to write on the start
+ * path, trivial to read). */
+static void
+parse_live (const char *text, struct container_state *s)
+{
+  cleanup_free char *copy = xstrdup (text);
+  char *line, *save = NULL;
+
+  for (line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char *v = strchr (line, '=');
+      if (v == NULL)
+        continue;
+      *v++ = '\0';
+      if (strcmp (line, "pid") == 0)
+        s->pid = atoi (v);
+      else if (strcmp (line, "pid_start") == 0)
+        s->pid_start = strtoull (v, NULL, 10);
+      else if (strcmp (line, "monitor") == 0)
+        s->monitor = atoi (v);
+      else if (strcmp (line, "monitor_start") == 0)
+        s->monitor_start = strtoull (v, NULL, 10);
+      else if (strcmp (line, "started") == 0)
+        s->started = strtoll (v, NULL, 10);
+      else if (strcmp (line, "driver") == 0)
+        {
+          free (s->driver);
+          s->driver = xstrdup (v);
+        }
+    }
+}
+
+int
+container_write_live (struct rl_store *st, const char *id, const struct container_state *s,
+                      rl_error_t *err)
+{
+  cleanup_free char *path = xasprintf ("containers/%s/state", id);
+  cleanup_free char *text
+      = xasprintf ("pid=%d\npid_start=%llu\nmonitor=%d\nmonitor_start=%llu\nstarted=%lld\n"
+                   "driver=%s\n",
+                   s->pid, s->pid_start, s->monitor, s->monitor_start, (long long) s->started,
+                   s->driver ? s->driver : "");
+
+  return write_file_atomic (st->runfd, path, text, strlen (text), 0600, err);
+}
+
+int
+container_write_exit (struct rl_store *st, const char *id, const struct container_state *s,
+                      rl_error_t *err)
+{
+  cleanup_gen yajl_gen g = json_gen_new (false);
+  cleanup_free char *path = xasprintf ("containers/%s/state.json", id);
+  cleanup_free char *live = xasprintf ("containers/%s/state", id);
+  cleanup_free char *json = NULL;
+  size_t len;
+
+  yajl_gen_map_open (g);
+  jg_kint (g, "ExitCode", s->exit_code);
+  jg_kint (g, "StartedAt", s->started);
+  jg_kint (g, "FinishedAt", s->finished);
+  jg_kstr (g, "Driver", s->driver);
+  yajl_gen_map_close (g);
+  json = jg_finish (g, &len);
+  if (write_file_atomic (st->rootfd, path, json, len, 0600, err) < 0)
+    return -1;
+  unlinkat (st->runfd, live, 0);
+  return 0;
+}
+
+int
+container_get_state (struct rl_store *st, const char *id, struct container_state *s,
+                     rl_error_t *err)
+{
+  cleanup_free char *live_path = xasprintf ("containers/%s/state", id);
+  cleanup_free char *exit_path = xasprintf ("containers/%s/state.json", id);
+  cleanup_free char *live = NULL;
+  cleanup_json yajl_val v = NULL;
+  rl_error_t e2 = NULL;
+  bool have_live;
+
+  memset (s, 0, sizeof *s);
+  have_live = read_file_at (st->runfd, live_path, 4096, &live, NULL, &e2) == 0;
+  rl_error_free (&e2);
+  if (have_live)
+    {
+      parse_live (live, s);
+      /* While the monitor lives it will record the exit: still running. */
+      if (proc_alive (s->pid, s->pid_start) || proc_alive (s->monitor, s->monitor_start))
+        {
+          s->status = CTR_RUNNING;
+          return 0;
+        }
+    }
+  if (json_parse_file_at (st->rootfd, exit_path, &v, &e2) == 0)
+    {
+      const char *d = json_get_str (v, "Driver");
+      s->status = CTR_EXITED;
+      s->exit_code = json_get_int (v, "ExitCode", 0);
+      s->started = json_get_int (v, "StartedAt", s->started);
+      s->finished = json_get_int (v, "FinishedAt", 0);
+      if (d && *d)
+        {
+          free (s->driver);
+          s->driver = xstrdup (d);
+        }
+      s->pid = s->monitor = 0;
+      return 0;
+    }
+  if (e2 && e2->errnum != ENOENT)
+    {
+      rl_error_free (err);
+      *err = e2;
+      return rl_error_wrap (err, "container %.12s", id);
+    }
+  rl_error_free (&e2);
+  if (have_live)
+    {
+      /* Monitor and PID 1 gone, nothing recorded: killed together. */
+      s->status = CTR_EXITED;
+      s->exit_code = 128 + SIGKILL;
+      s->pid = s->monitor = 0;
+      s->unrecorded = true;
+      return 0;
+    }
+  s->status = CTR_CREATED;
+  return 0;
+}
+
+static bool
+is_hex_id (const char *s)
+{
+  size_t n = strlen (s);
+
+  if (n != CONTAINER_ID_LEN)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!isxdigit ((unsigned char) s[i]) || isupper ((unsigned char) s[i]))
+      return false;
+  return true;
+}
+
+int
+container_list (struct rl_store *st, char ***ids, rl_error_t *err)
+{
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+  int fd;
+
+  *ids = xmalloc0 (sizeof (char *));
+  fd = openat (st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return rl_error (err, errno, "open `%s/containers`", st->root);
+  d = fdopendir (fd);
+  if (d == NULL)
+    {
+      close (fd);
+      return rl_error (err, errno, "open `%s/containers`", st->root);
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      char path[CONTAINER_ID_LEN + 16];
+      struct stat sb;
+
+      if (!is_hex_id (de->d_name))
+        continue;
+      snprintf (path, sizeof path, "%s/config.json", de->d_name);
+      if (fstatat (dirfd (d), path, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+        strv_add (ids, de->d_name);
+    }
+  return 0;
+}
+
+int
+container_resolve (struct rl_store *st, const char *ref, char **id, rl_error_t *err)
+{
+  cleanup_strv char **ids = NULL;
+  cleanup_close int namesfd = -1;
+  const char *found = NULL;
+  char target[CONTAINER_ID_LEN + 2];
+  size_t n = strlen (ref);
+  ssize_t len;
+
+  if (*ref == '\0')
+    return rl_error (err, 0, "empty container name");
+  namesfd = openat (st->rootfd, "names", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (namesfd >= 0 && strchr (ref, '/') == NULL
+      && (len = readlinkat (namesfd, ref, target, sizeof target - 1)) > 0)
+    {
+      target[len] = '\0';
+      if (container_dir_exists (st, target))
+        {
+          *id = xstrdup (target);
+          return 0;
+        }
+    }
+  if (container_list (st, &ids, err) < 0)
+    return -1;
+  for (size_t i = 0; ids[i]; i++)
+    if (strncmp (ids[i], ref, n) == 0)
+      {
+        if (n == CONTAINER_ID_LEN)
+          {
+            found = ids[i];
+            break;
+          }
+        if (found)
+          return rl_error (err, 0, "container id prefix `%s` is ambiguous", ref);
+        found = ids[i];
+      }
+  if (found == NULL)
+    return rl_error (err, 0, "no container with name or ID `%s` found", ref);
+  *id = xstrdup (found);
+  return 0;
+}
+
+int
+containers_using_image (struct rl_store *st, const char *image_id, char ***ids, rl_error_t *err)
+{
+  cleanup_strv char **all = NULL;
+
+  *ids = xmalloc0 (sizeof (char *));
+  if (container_list (st, &all, err) < 0)
+    return -1;
+  for (size_t i = 0; all[i]; i++)
+    {
+      struct rl_container c;
+      rl_error_t e2 = NULL;
+
+      /* One unreadable record must not let rmi delete a used image: count
+       * it as using every image. */
+      if (container_load (st, all[i], &c, &e2) < 0)
+        {
+          rl_error_free (&e2);
+          strv_add (ids, all[i]);
+          continue;
+        }
+      if (strcmp (c.image_id, image_id) == 0)
+        strv_add (ids, all[i]);
+      container_clear (&c);
+    }
+  return 0;
+}
+
+/* Wait until pid is gone (or no longer the process that started at start). */
+static void
+wait_gone (pid_t pid, unsigned long long start, int timeout_ms)
+{
+  int fd;
+
+  if (pid <= 0 || !proc_alive (pid, start))
+    return;
+  fd = syscall (SYS_pidfd_open, pid, 0);
+  if (fd >= 0)
+    {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      /* The pid may have been reused between the check and the open. */
+      if (proc_alive (pid, start))
+        while (poll (&p, 1, timeout_ms) < 0 && errno == EINTR)
+          ;
+      close (fd);
+      return;
+    }
+  for (int waited = 0; waited < timeout_ms && proc_alive (pid, start); waited += 10)
+    usleep (10000);
+}
+
+struct rm_args
+{
+  struct rl_store *st;
+  const char *dir;
+};
+
+static int
+rm_in_userns (void *arg, rl_error_t *err)
+{
+  struct rm_args *a = arg;
+  return rm_rf_at (a->st->rootfd, a->dir, err);
+}
+
+int
+container_delete_files (struct rl_store *st, const char *id, const char *name, int userns_fd,
+                        rl_error_t *err)
+{
+  cleanup_free char *dir = xasprintf ("containers/%s", id);
+  rl_error_t e2 = NULL;
+
+  if (rm_rf_at (st->rootfd, dir, &e2) < 0)
+    {
+      /* Files of subordinate ids: only root of the user namespace may. */
+      struct rm_args a = { st, dir };
+
+      if (e2->errnum != EACCES && e2->errnum != EPERM)
+        {
+          rl_error_free (err);
+          *err = e2;
+          return rl_error_wrap (err, "remove container %.12s", id);
+        }
+      rl_error_free (&e2);
+      if (userns_fd >= 0 && setns (userns_fd, CLONE_NEWUSER) == 0)
+        {
+          if (rm_rf_at (st->rootfd, dir, err) < 0)
+            return rl_error_wrap (err, "remove container %.12s", id);
+        }
+      else
+        {
+          struct idmap m;
+          int r;
+
+          if (idmap_detect (&m, err) < 0)
+            return rl_error_wrap (err, "remove container %.12s", id);
+          r = userns_run (&m, false, rm_in_userns, &a, err);
+          idmap_clear (&m);
+          if (r < 0)
+            return rl_error_wrap (err, "remove container %.12s", id);
+        }
+    }
+  if (rm_rf_at (st->runfd, dir, &e2) < 0)
+    rl_error_free (&e2);
+  if (name && *name)
+    {
+      cleanup_close int namesfd = openat (st->rootfd, "names", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      char target[CONTAINER_ID_LEN + 2];
+      ssize_t n;
+
+      if (namesfd >= 0 && (n = readlinkat (namesfd, name, target, sizeof target - 1)) > 0)
+        {
+          target[n] = '\0';
+          if (strcmp (target, id) == 0)
+            unlinkat (namesfd, name, 0);
+        }
+    }
+  return 0;
+}
+
+int
+container_remove (struct rl_store *st, const char *id, bool force, rl_error_t *err)
+{
+  struct rl_container c;
+  struct container_state s;
+  int r;
+
+  if (container_load (st, id, &c, err) < 0)
+    return -1;
+  if (container_get_state (st, id, &s, err) < 0)
+    {
+      container_clear (&c);
+      return -1;
+    }
+  if (s.status == CTR_RUNNING)
+    {
+      if (!force)
+        {
+          rl_error (err, 0, "container `%s` is running: stop it first or use `rl rm -f`", c.name);
+          container_clear (&c);
+          container_state_clear (&s);
+          return -1;
+        }
+      /* PID 1 dying takes the whole pid namespace with it; then let the
+       * monitor record the exit (or remove it, with --rm) before we do. */
+      if (proc_alive (s.pid, s.pid_start))
+        kill (s.pid, SIGKILL);
+      wait_gone (s.pid, s.pid_start, REMOVE_WAIT_MS);
+      wait_gone (s.monitor, s.monitor_start, REMOVE_WAIT_MS);
+    }
+  r = container_delete_files (st, id, c.name, -1, err);
+  container_clear (&c);
+  container_state_clear (&s);
+  return r;
+}

@@ -1,5 +1,24 @@
 /* Container records: what `rl run` created, where its files are, and its
- * state derived from the truth (is PID 1 alive, what did the monitor record). */
+ * state derived from the truth (is PID 1 alive, what did the monitor record).
+ *
+ * Files (store root, runroot):
+ *   containers/ID/config.json   the creation record, written once before
+ *                               start: Id, Name, ImageId, ImageName, Command,
+ *                               Created (unix ns), Driver (as asked: "auto",
+ *                               "overlay", ...), Rm
+ *   containers/ID/state.json    the exit record, written by the monitor when
+ *                               the container ended: ExitCode, StartedAt,
+ *                               FinishedAt (unix ns), Driver (the one used)
+ *   containers/ID/upper, work, merged   overlay / fuse-overlayfs
+ *   containers/ID/rootfs        vfs: the container's own copy of the layers
+ *   names/NAME -> ID            the name index (a symlink; created with
+ *                               symlinkat, so a name is taken atomically)
+ *   runroot containers/ID/state      live state while it runs, "key=value"
+ *                               lines: pid, pid_start (field 22 of
+ *                               /proc/PID/stat: tells a reused pid apart),
+ *                               monitor, monitor_start, driver, started
+ *   runroot containers/ID/hostname, hosts, resolv.conf   bind-mounted in
+ */
 #ifndef RL_CONTAINER_H
 #define RL_CONTAINER_H
 
@@ -10,11 +29,88 @@
 #include "store/store.h"
 #include "util/error.h"
 
+#define CONTAINER_ID_LEN 64
+
+struct rl_container
+{
+  char *id;
+  char *name;
+  char *image_id;   /* hex */
+  char *image_name; /* normalized name the image was found by, or NULL */
+  char **command;
+  int64_t created;  /* unix ns */
+  char *driver;     /* as asked */
+  bool rm;
+};
+
+void container_clear (struct rl_container *c);
+
+enum container_status
+{
+  CTR_CREATED,
+  CTR_RUNNING,
+  CTR_EXITED,
+};
+
+struct container_state
+{
+  enum container_status status;
+  pid_t pid; /* PID 1 on the host while running, else 0 */
+  unsigned long long pid_start;
+  pid_t monitor;
+  unsigned long long monitor_start;
+  int exit_code;    /* CTR_EXITED */
+  int64_t started;  /* unix ns, 0 if unknown */
+  int64_t finished; /* unix ns, 0 if unknown */
+  char *driver;     /* the one used, NULL if unknown */
+  bool unrecorded;  /* exited, but killed with its monitor: no state.json */
+};
+
+void container_state_clear (struct container_state *s);
+const char *container_status_name (enum container_status s);
+
+/* Start time of a process (field 22 of /proc/PID/stat); false if gone. */
+bool proc_start_time (pid_t pid, unsigned long long *out);
+/* Is pid alive and still the process that started at start? */
+bool proc_alive (pid_t pid, unsigned long long start);
+
+/* A random "adjective_noun" name as Docker makes them. */
+char *container_random_name (void);
+
+/* Create the record: a new id, the name reserved (c->name NULL: a random
+ * one), containers/ID/ and its config.json.  Fills c->id (and c->name) and
+ * returns an O_DIRECTORY fd on the container's store directory. */
+int container_create (struct rl_store *st, struct rl_container *c, rl_error_t *err);
+int container_load (struct rl_store *st, const char *id, struct rl_container *c, rl_error_t *err);
+/* The state from the runroot's live file, state.json and /proc.  A container
+ * whose monitor and PID 1 are both gone without an exit record was killed
+ * with its monitor (SIGKILL through PR_SET_PDEATHSIG): it is exited, 137. */
+int container_get_state (struct rl_store *st, const char *id, struct container_state *s,
+                         rl_error_t *err);
+/* Write the runroot's live file (atomically). */
+int container_write_live (struct rl_store *st, const char *id, const struct container_state *s,
+                          rl_error_t *err);
+/* Write state.json (atomically) and drop the runroot's live file. */
+int container_write_exit (struct rl_store *st, const char *id, const struct container_state *s,
+                          rl_error_t *err);
+
+/* Full ids of all containers (with a config.json), sorted by creation. */
+int container_list (struct rl_store *st, char ***ids, rl_error_t *err);
+/* A name, full id or unambiguous id prefix -> full id. */
+int container_resolve (struct rl_store *st, const char *ref, char **id, rl_error_t *err);
+
 /* Ids of the containers (any state) created from image_id (hex). */
 int containers_using_image (struct rl_store *st, const char *image_id, char ***ids,
                             rl_error_t *err);
 /* Remove a container by full id: refuses a running one unless force (which
  * kills it first); unmounts and deletes its files. */
 int container_remove (struct rl_store *st, const char *id, bool force, rl_error_t *err);
+/* Delete containers/ID of the store, its runroot directory and its name.
+ * When files of subordinate ids deny a plain removal, it is retried inside
+ * the user namespace: joining userns_fd (an fd on the container's
+ * /proc/PID/ns/user, which the monitor holds; this process then stays in
+ * it), or when that is -1, in a new one through userns_run(). */
+int container_delete_files (struct rl_store *st, const char *id, const char *name, int userns_fd,
+                            rl_error_t *err);
 
 #endif

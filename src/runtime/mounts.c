@@ -1,1 +1,564 @@
+/* The container's mounts: the root file system drivers, the list of mount
+ * operations and their replay with the new mount API, and pivot_root. */
 #include "config.h"
+#include "runtime/mounts.h"
+#include "util/fs.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* The kernel explains a refused fsconfig()/fsmount() in the context's log:
+ * add its last line to the error. */
+static int
+fs_error (int fsfd, rl_error_t *err, int errnum, const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  char buf[512], last[512] = "";
+  va_list ap;
+  ssize_t n;
+
+  va_start (ap, fmt);
+  msg = xvasprintf (fmt, ap);
+  va_end (ap);
+  while (fsfd >= 0 && (n = read (fsfd, buf, sizeof buf - 1)) > 0)
+    {
+      buf[n] = '\0';
+      if (buf[0] == 'e' && buf[1] == ' ')
+        snprintf (last, sizeof last, "%s", buf + 2);
+    }
+  if (*last)
+    return rl_error (err, 0, "%s: %s (%s)", msg, strerror (errnum), last);
+  return rl_error (err, errnum, "%s", msg);
+}
+
+static unsigned
+mount_attrs (bool ro, bool noexec, bool nosuid, bool nodev)
+{
+  return (ro ? MOUNT_ATTR_RDONLY : 0) | (noexec ? MOUNT_ATTR_NOEXEC : 0)
+         | (nosuid ? MOUNT_ATTR_NOSUID : 0) | (nodev ? MOUNT_ATTR_NODEV : 0);
+}
+
+/* A detached mount of a new fstype instance configured with data
+ * ("k=v,flag,..."); returns its fd. */
+static int
+fs_new (const char *fstype, const char *data, unsigned attrs, rl_error_t *err)
+{
+  cleanup_close int fsfd = fsopen (fstype, FSOPEN_CLOEXEC);
+  cleanup_free char *copy = data ? xstrdup (data) : NULL;
+  char *save = NULL;
+  int mfd;
+
+  if (fsfd < 0)
+    return rl_error (err, errno, "fsopen %s", fstype);
+  for (char *kv = copy ? strtok_r (copy, ",", &save) : NULL; kv; kv = strtok_r (NULL, ",", &save))
+    {
+      char *v = strchr (kv, '=');
+      int r;
+      if (v)
+        {
+          *v++ = '\0';
+          r = fsconfig (fsfd, FSCONFIG_SET_STRING, kv, v, 0);
+        }
+      else
+        r = fsconfig (fsfd, FSCONFIG_SET_FLAG, kv, NULL, 0);
+      if (r < 0)
+        return fs_error (fsfd, err, errno, "%s option `%s`", fstype, kv);
+    }
+  if (fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return fs_error (fsfd, err, errno, "create %s", fstype);
+  mfd = fsmount (fsfd, FSMOUNT_CLOEXEC, attrs);
+  if (mfd < 0)
+    return fs_error (fsfd, err, errno, "mount %s", fstype);
+  return mfd;
+}
+
+/* Attach the detached mount mfd onto the file or directory at tfd. */
+static int
+attach (int mfd, int tfd, const char *target, rl_error_t *err)
+{
+  if (move_mount (mfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return rl_error (err, errno, "mount on `%s`", target);
+  return 0;
+}
+
+/* A detached copy of the host's tree at path (recursive), optionally
+ * read-only. */
+static int
+clone_tree (int dirfd, const char *path, bool recursive, bool ro, rl_error_t *err)
+{
+  cleanup_close int tfd = -1;
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+
+  if (*path == '\0')
+    flags |= AT_EMPTY_PATH;
+  tfd = open_tree (dirfd, path, flags);
+  if (tfd < 0)
+    return rl_error (err, errno, "bind `%s`", *path ? path : "fd");
+  if (ro)
+    {
+      struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+      if (mount_setattr (tfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
+        return rl_error (err, errno, "make `%s` read-only", *path ? path : "fd");
+    }
+  return steal_fd (&tfd);
+}
+
+/* ---- root file system ---------------------------------------------- */
+
+static int
+mkdir_at (int dirfd, const char *name, rl_error_t *err)
+{
+  if (mkdirat (dirfd, name, 0700) < 0 && errno != EEXIST)
+    return rl_error (err, errno, "mkdir `%s`", name);
+  return 0;
+}
+
+static int
+open_root_of (int ctrfd, const char *name, rl_error_t *err)
+{
+  int fd = openat (ctrfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return rl_error (err, errno, "open `%s`", name);
+  return fd;
+}
+
+/* The old way, for kernels without `lowerdir+` (before 6.8): one option
+ * string, kept within a page by naming the layers relative to their common
+ * directory, which becomes the working directory. */
+static int
+overlay_mount_legacy (const struct rootfs_spec *r, const char *merged, rl_error_t *err)
+{
+  cleanup_free char *parent = NULL;
+  size_t plen, cap = 256, len = 0;
+  cleanup_free char *data = NULL;
+  size_t n = strv_len (r->layers);
+  const char *slash = strrchr (r->layers[0], '/');
+
+  parent = xstrndup (r->layers[0], slash - r->layers[0]);
+  plen = strlen (parent);
+  for (size_t i = 0; i < n; i++)
+    if (strncmp (r->layers[i], parent, plen) != 0 || r->layers[i][plen] != '/'
+        || strchr (r->layers[i] + plen + 1, '/'))
+      {
+        free (parent);
+        parent = xstrdup ("/");
+        plen = 0;
+        break;
+      }
+  data = xmalloc (cap);
+  len = snprintf (data, cap, "lowerdir=");
+  for (size_t i = n; i-- > 0;)
+    {
+      const char *name = plen ? r->layers[i] + plen + 1 : r->layers[i];
+      size_t need = strlen (name) + 2;
+      if (len + need + 1 > cap)
+        {
+          cap = (cap + need) * 2;
+          data = xrealloc (data, cap);
+        }
+      len += snprintf (data + len, cap - len, "%s%s", name, i ? ":" : "");
+    }
+  {
+    char *full = xasprintf ("%s,upperdir=%s/upper,workdir=%s/work,userxattr", data, r->ctrdir,
+                            r->ctrdir);
+    free (data);
+    data = full;
+  }
+  if (strlen (data) >= (size_t) sysconf (_SC_PAGESIZE))
+    return rl_error (err, 0, "mount overlay: %zu layers do not fit in the mount options", n);
+  if (chdir (parent) < 0)
+    return rl_error (err, errno, "chdir `%s`", parent);
+  if (mount ("overlay", merged, "overlay", 0, data) < 0)
+    return rl_error (err, errno, "mount overlay on `%s`", merged);
+  return 0;
+}
+
+static int
+overlay_mount (const struct rootfs_spec *r, rl_error_t *err)
+{
+  cleanup_close int fsfd = -1;
+  cleanup_close int mfd = -1;
+  cleanup_close int tfd = -1;
+  cleanup_free char *upper = xasprintf ("%s/upper", r->ctrdir);
+  cleanup_free char *work = xasprintf ("%s/work", r->ctrdir);
+  cleanup_free char *merged = xasprintf ("%s/merged", r->ctrdir);
+  size_t n = strv_len (r->layers);
+
+  if (mkdir_at (r->ctrfd, "upper", err) < 0 || mkdir_at (r->ctrfd, "work", err) < 0
+      || mkdir_at (r->ctrfd, "merged", err) < 0)
+    return -1;
+  fsfd = fsopen ("overlay", FSOPEN_CLOEXEC);
+  if (fsfd < 0)
+    return rl_error (err, errno, "fsopen overlay");
+  /* lowerdir+ takes one layer at a time, topmost first: no option page
+   * to overflow however many layers an image has. */
+  for (size_t i = n; i-- > 0;)
+    if (fsconfig (fsfd, FSCONFIG_SET_STRING, "lowerdir+", r->layers[i], 0) < 0)
+      {
+        if (errno == EINVAL && i == n - 1)
+          return overlay_mount_legacy (r, merged, err);
+        return fs_error (fsfd, err, errno, "overlay layer `%s`", r->layers[i]);
+      }
+  if (fsconfig (fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0
+      || fsconfig (fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0
+      || fsconfig (fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+    return fs_error (fsfd, err, errno, "overlay options");
+  if (fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return fs_error (fsfd, err, errno, "mount overlay");
+  mfd = fsmount (fsfd, FSMOUNT_CLOEXEC, 0);
+  if (mfd < 0)
+    return fs_error (fsfd, err, errno, "mount overlay");
+  tfd = openat (r->ctrfd, "merged", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (tfd < 0)
+    return rl_error (err, errno, "open `%s`", merged);
+  return attach (mfd, tfd, merged, err);
+}
+
+static int
+fuse_overlay_mount (const struct rootfs_spec *r, rl_error_t *err)
+{
+  cleanup_free char *merged = xasprintf ("%s/merged", r->ctrdir);
+  cleanup_free char *opts = NULL;
+  cleanup_free char *lower = xstrdup ("");
+  char msg[1024];
+  int pfd[2];
+  ssize_t len = 0, got;
+  pid_t pid;
+  int status;
+
+  if (access (FUSE_OVERLAYFS_PATH, X_OK) < 0)
+    return rl_error (err, 0,
+                     "fuse-overlayfs: `%s` not found; install the fuse-overlayfs package or use "
+                     "another storage driver",
+                     FUSE_OVERLAYFS_PATH);
+  if (mkdir_at (r->ctrfd, "upper", err) < 0 || mkdir_at (r->ctrfd, "work", err) < 0
+      || mkdir_at (r->ctrfd, "merged", err) < 0)
+    return -1;
+  for (size_t i = strv_len (r->layers); i-- > 0;)
+    {
+      char *l;
+      if (strpbrk (r->layers[i], ":,"))
+        return rl_error (err, 0, "fuse-overlayfs: layer path `%s` has `:` or `,`", r->layers[i]);
+      l = xasprintf ("%s%s%s", lower, *lower ? ":" : "", r->layers[i]);
+      free (lower);
+      lower = l;
+    }
+  if (strpbrk (r->ctrdir, ":,"))
+    return rl_error (err, 0, "fuse-overlayfs: path `%s` has `:` or `,`", r->ctrdir);
+  /* allow_other: the container's processes may run as other ids than the
+   * one that mounted it. */
+  opts = xasprintf ("lowerdir=%s,upperdir=%s/upper,workdir=%s/work,allow_other", lower, r->ctrdir,
+                    r->ctrdir);
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    return rl_error (err, errno, "pipe");
+  pid = fork ();
+  if (pid < 0)
+    {
+      close (pfd[0]);
+      close (pfd[1]);
+      return rl_error (err, errno, "fork");
+    }
+  if (pid == 0)
+    {
+      /* It stays in the container's pid namespace and dies with it. */
+      char *argv[] = { (char *) "fuse-overlayfs", (char *) "-o", opts, merged, NULL };
+      char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      sigset_t all;
+
+      sigemptyset (&all);
+      sigprocmask (SIG_SETMASK, &all, NULL);
+      if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (pfd[1], 2) < 0)
+        _exit (127);
+      syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+      execve (FUSE_OVERLAYFS_PATH, argv, envp);
+      dprintf (2, "exec `%s`: %s\n", FUSE_OVERLAYFS_PATH, strerror (errno));
+      _exit (127);
+    }
+  close (pfd[1]);
+  /* It daemonizes once mounted; its daemon has dropped our pipe by then. */
+  while ((got = read (pfd[0], msg + len, sizeof msg - 1 - len)) != 0)
+    {
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0 || (len += got) >= (ssize_t) sizeof msg - 1)
+        break;
+    }
+  close (pfd[0]);
+  msg[len] = '\0';
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return rl_error (err, errno, "wait for fuse-overlayfs");
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    {
+      char *nl = strchr (msg, '\n');
+      if (nl)
+        *nl = '\0';
+      return rl_error (err, 0, "fuse-overlayfs failed: %s", *msg ? msg : "no message");
+    }
+  return 0;
+}
+
+static int
+vfs_mount (const struct rootfs_spec *r, rl_error_t *err)
+{
+  cleanup_close int tree = -1;
+  cleanup_close int tfd = -1;
+
+  if (vfs_make_rootfs (r->ctrfd, "rootfs", r->layers, err) < 0)
+    return rl_error_wrap (err, "vfs");
+  /* pivot_root needs a mount point: bind the copy onto itself. */
+  tree = open_tree (r->ctrfd, "rootfs", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tree < 0)
+    return rl_error (err, errno, "vfs: bind `%s/rootfs`", r->ctrdir);
+  tfd = openat (r->ctrfd, "rootfs", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (tfd < 0)
+    return rl_error (err, errno, "vfs: open `%s/rootfs`", r->ctrdir);
+  return attach (tree, tfd, "rootfs", err);
+}
+
+int
+rootfs_mount (const struct rootfs_spec *r, enum rl_driver *used, rl_error_t *err)
+{
+  static const struct
+  {
+    enum rl_driver d;
+    int (*mount) (const struct rootfs_spec *r, rl_error_t *err);
+    const char *dir;
+  } drivers[] = {
+    { DRIVER_OVERLAY, overlay_mount, "merged" },
+    { DRIVER_FUSE, fuse_overlay_mount, "merged" },
+    { DRIVER_VFS, vfs_mount, "rootfs" },
+  };
+
+  if (r->layers == NULL || r->layers[0] == NULL)
+    return rl_error (err, 0, "the image has no layers");
+  for (size_t i = 0; i < ARRAY_SIZE (drivers); i++)
+    {
+      if (r->driver != DRIVER_AUTO && r->driver != drivers[i].d)
+        continue;
+      if (drivers[i].mount (r, err) == 0)
+        {
+          *used = drivers[i].d;
+          return open_root_of (r->ctrfd, drivers[i].dir, err);
+        }
+      if (r->driver != DRIVER_AUTO)
+        return rl_error_wrap (err, "storage driver %s", driver_name (drivers[i].d));
+      /* Auto: quietly try the next one. */
+      rl_error_free (err);
+    }
+  return rl_error (err, 0, "no storage driver could mount the root file system");
+}
+
+/* ---- the list of mount operations ---------------------------------- */
+
+static const char *const host_devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
+static void
+add_op (struct mount_op **ops, size_t *n, struct mount_op op)
+{
+  *ops = xrealloc (*ops, (*n + 1) * sizeof op);
+  (*ops)[(*n)++] = op;
+}
+
+static const char *
+keep (char ***store, char *s)
+{
+  strv_add_take (store, s);
+  return s;
+}
+
+struct mount_op *
+mounts_plan (const struct mounts_spec *spec, size_t *n, char ***store)
+{
+  static const struct
+  {
+    const char *target, *source;
+  } links[] = {
+    { "/dev/ptmx", "pts/ptmx" },        { "/dev/fd", "/proc/self/fd" },
+    { "/dev/stdin", "/proc/self/fd/0" }, { "/dev/stdout", "/proc/self/fd/1" },
+    { "/dev/stderr", "/proc/self/fd/2" },
+  };
+  static const char *const etc_files[] = { "hostname", "hosts", "resolv.conf" };
+  struct mount_op *ops = NULL;
+
+  *n = 0;
+  add_op (&ops, n, (struct mount_op){ OP_PROC, NULL, "/proc", .nosuid = true, .nodev = true,
+                                      .noexec = true });
+  add_op (&ops, n, (struct mount_op){ OP_TMPFS, NULL, "/dev", .nosuid = true, .noexec = true,
+                                      .data = "mode=755,size=65536k" });
+  for (size_t i = 0; i < ARRAY_SIZE (host_devices); i++)
+    {
+      const char *path = keep (store, xasprintf ("/dev/%s", host_devices[i]));
+      add_op (&ops, n, (struct mount_op){ OP_BIND, path, path });
+    }
+  add_op (&ops, n,
+          (struct mount_op){ OP_DEVPTS, NULL, "/dev/pts", .nosuid = true, .noexec = true,
+                             .data = spec->gid5_mapped ? "newinstance,ptmxmode=0666,mode=0620,gid=5"
+                                                       : "newinstance,ptmxmode=0666,mode=0620" });
+  add_op (&ops, n, (struct mount_op){ OP_TMPFS, NULL, "/dev/shm", .nosuid = true, .nodev = true,
+                                      .noexec = true, .data = "mode=1777,size=65536k" });
+  add_op (&ops, n, (struct mount_op){ OP_MQUEUE, NULL, "/dev/mqueue", .nosuid = true,
+                                      .nodev = true, .noexec = true });
+  for (size_t i = 0; i < ARRAY_SIZE (links); i++)
+    add_op (&ops, n, (struct mount_op){ OP_SYMLINK, links[i].source, links[i].target });
+  add_op (&ops, n, (struct mount_op){ OP_SYSFS, NULL, "/sys", .readonly = true, .nosuid = true,
+                                      .nodev = true, .noexec = true, .fresh = spec->netns });
+  for (size_t i = 0; i < ARRAY_SIZE (etc_files); i++)
+    add_op (&ops, n,
+            (struct mount_op){ OP_BIND, keep (store, xasprintf ("%s/%s", spec->rundir, etc_files[i])),
+                               keep (store, xasprintf ("/etc/%s", etc_files[i])) });
+  for (size_t i = 0; i < spec->n_user; i++)
+    {
+      const struct rl_mount *m = &spec->user[i];
+      if (m->type == MOUNT_BIND)
+        add_op (&ops, n, (struct mount_op){ OP_BIND, m->source, m->target, .readonly = m->readonly });
+      else
+        {
+          char *data = m->size ? xasprintf ("mode=%o,size=%llu", m->mode, m->size)
+                               : xasprintf ("mode=%o", m->mode);
+          add_op (&ops, n,
+                  (struct mount_op){ OP_TMPFS, NULL, m->target, .readonly = m->readonly,
+                                     .noexec = m->noexec, .nosuid = m->nosuid, .nodev = m->nodev,
+                                     .data = keep (store, data) });
+        }
+    }
+  return ops;
+}
+
+static int
+symlink_in_root (int rootfd, const char *text, const char *target, rl_error_t *err)
+{
+  cleanup_free char *dir = xstrdup (target);
+  cleanup_close int dfd = -1;
+  char *slash = strrchr (dir, '/');
+
+  *slash = '\0';
+  dfd = mkdir_in_root (rootfd, *dir ? dir : "/", 0755, err);
+  if (dfd < 0)
+    return -1;
+  if (symlinkat (text, dfd, slash + 1) < 0 && errno != EEXIST)
+    return rl_error (err, errno, "symlink `%s`", target);
+  return 0;
+}
+
+static int
+apply_one (int rootfd, const struct mount_op *op, rl_error_t *err)
+{
+  cleanup_close int mfd = -1;
+  cleanup_close int tfd = -1;
+  unsigned attrs = mount_attrs (op->readonly, op->noexec, op->nosuid, op->nodev);
+  bool is_dir = true;
+
+  switch (op->type)
+    {
+    case OP_SYMLINK:
+      return symlink_in_root (rootfd, op->source, op->target, err);
+    case OP_PROC:
+      mfd = fs_new ("proc", NULL, attrs, err);
+      if (mfd < 0)
+        {
+          /* Refused (say /proc of the host is partly covered): bind it. */
+          rl_error_free (err);
+          mfd = clone_tree (AT_FDCWD, "/proc", true, false, err);
+        }
+      break;
+    case OP_TMPFS:
+      mfd = fs_new ("tmpfs", op->data, attrs, err);
+      break;
+    case OP_DEVPTS:
+      mfd = fs_new ("devpts", op->data, attrs, err);
+      break;
+    case OP_MQUEUE:
+      mfd = fs_new ("mqueue", NULL, attrs, err);
+      if (mfd < 0)
+        {
+          rl_error_free (err);
+          return 0;
+        }
+      break;
+    case OP_SYSFS:
+      mfd = op->fresh ? fs_new ("sysfs", NULL, attrs, err) : -1;
+      if (mfd < 0)
+        {
+          /* The host's network namespace: the kernel refuses a new sysfs. */
+          rl_error_free (err);
+          mfd = clone_tree (AT_FDCWD, "/sys", true, true, err);
+        }
+      break;
+    case OP_BIND:
+      {
+        struct stat sb;
+        if (stat (op->source, &sb) < 0)
+          return rl_error (err, errno, "bind source `%s`", op->source);
+        is_dir = S_ISDIR (sb.st_mode);
+        mfd = clone_tree (AT_FDCWD, op->source, true, op->readonly, err);
+      }
+      break;
+    }
+  if (mfd < 0)
+    return rl_error_wrap (err, "mount `%s`", op->target);
+  tfd = is_dir ? mkdir_in_root (rootfd, op->target, 0755, err)
+               : mkfile_in_root (rootfd, op->target, 0644, err);
+  if (tfd < 0)
+    return rl_error_wrap (err, "mount `%s`", op->target);
+  return attach (mfd, tfd, op->target, err);
+}
+
+int
+mounts_apply (int rootfd, const struct mount_op *ops, size_t n, rl_error_t *err)
+{
+  for (size_t i = 0; i < n; i++)
+    if (apply_one (rootfd, &ops[i], err) < 0)
+      return -1;
+  return 0;
+}
+
+int
+mounts_pivot (int rootfd, rl_error_t *err)
+{
+  if (fchdir (rootfd) < 0)
+    return rl_error (err, errno, "chdir to the root file system");
+  /* The old root ends up stacked under the new one, and is detached. */
+  if (syscall (SYS_pivot_root, ".", ".") < 0)
+    return rl_error (err, errno, "pivot_root");
+  if (umount2 (".", MNT_DETACH) < 0)
+    return rl_error (err, errno, "detach the old root");
+  if (chdir ("/") < 0)
+    return rl_error (err, errno, "chdir /");
+  return 0;
+}
+
+int
+mounts_bind_fd (int fd, const char *target, rl_error_t *err)
+{
+  cleanup_close int root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int mfd = -1;
+  cleanup_close int tfd = -1;
+
+  if (root < 0)
+    return rl_error (err, errno, "open /");
+  mfd = clone_tree (fd, "", false, false, err);
+  if (mfd < 0)
+    return rl_error_wrap (err, "mount `%s`", target);
+  tfd = mkfile_in_root (root, target, 0600, err);
+  if (tfd < 0)
+    return rl_error_wrap (err, "mount `%s`", target);
+  return attach (mfd, tfd, target, err);
+}

@@ -1,4 +1,76 @@
-/* stub: being written */
+/* The container's file system, set up by its first process inside the new
+ * user and mount namespaces: the root (overlay, fuse-overlayfs or a copy),
+ * then a list of mount operations (/proc, /dev, /sys, the generated /etc
+ * files, the user's volumes) replayed in order, then pivot_root.
+ *
+ * Every target in the container's root is resolved relative to that root
+ * (openat2 RESOLVE_IN_ROOT through the open_in_root() family) and mounted
+ * onto the resulting fd with the new mount API, so a symlink in the image
+ * never leads a mount out of the container. */
 #ifndef RL_MOUNTS_H
 #define RL_MOUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "runtime/runspec.h"
+#include "util/error.h"
+
+struct rootfs_spec
+{
+  enum rl_driver driver; /* DRIVER_AUTO: overlay, else fuse-overlayfs, else vfs */
+  char **layers;         /* absolute layer trees, bottom first */
+  int ctrfd;             /* the container's store directory */
+  const char *ctrdir;    /* and its absolute path */
+};
+
+/* Mount the root file system; returns an O_DIRECTORY fd on its top (a mount
+ * point, ready for pivot_root) and the driver that did it in *used. */
+int rootfs_mount (const struct rootfs_spec *r, enum rl_driver *used, rl_error_t *err);
+
+/* vfs: the layers copied, bottom first, into dirfd/name (made once: an
+ * existing copy is kept), with whiteouts and opaque directories applied. */
+int vfs_make_rootfs (int dirfd, const char *name, char *const *layers, rl_error_t *err);
+
+enum mount_op_type
+{
+  OP_PROC,       /* a new proc, else a recursive bind of the host's */
+  OP_TMPFS,
+  OP_DEVPTS,
+  OP_MQUEUE,     /* skipped when refused */
+  OP_SYSFS,      /* a new sysfs (own network namespace), else the host's, read-only */
+  OP_BIND,       /* source: a host path (recursive) */
+  OP_SYMLINK,    /* source: the link's text */
+};
+
+struct mount_op
+{
+  enum mount_op_type type;
+  const char *source;
+  const char *target;
+  bool readonly, noexec, nosuid, nodev;
+  const char *data; /* fs options "k=v,k2=v2" (tmpfs, devpts) */
+  bool fresh;       /* OP_SYSFS: try a new instance first */
+};
+
+struct mounts_spec
+{
+  bool netns;         /* own network namespace: a fresh sysfs works */
+  bool gid5_mapped;   /* devpts gid=5 (tty) only when that gid exists */
+  const char *rundir; /* holds the generated hostname, hosts, resolv.conf */
+  const struct rl_mount *user;
+  size_t n_user;
+};
+
+/* The operations for spec, in order (the strings point into spec, or are
+ * static, or owned by *store which the caller frees with strv_free()). */
+struct mount_op *mounts_plan (const struct mounts_spec *spec, size_t *n, char ***store);
+/* Replay ops below rootfd. */
+int mounts_apply (int rootfd, const struct mount_op *ops, size_t n, rl_error_t *err);
+/* Make rootfd the root: pivot_root(".", ".") and detach the old root. */
+int mounts_pivot (int rootfd, rl_error_t *err);
+/* Bind the file at fd (say a pty slave) onto target of the current root. */
+int mounts_bind_fd (int fd, const char *target, rl_error_t *err);
+
 #endif

@@ -1,0 +1,686 @@
+/* `rl run` options: the table, their parsing and validation, and the rules
+ * that merge them with the image config. */
+#include "config.h"
+#include "runtime/runspec.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/opts.h"
+#include "util/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Largest --env-file rl reads. */
+#define ENV_FILE_MAX_SIZE (1024 * 1024)
+
+static const char *const driver_names[] = {
+  [DRIVER_AUTO] = "auto",
+  [DRIVER_OVERLAY] = "overlay",
+  [DRIVER_FUSE] = "fuse-overlayfs",
+  [DRIVER_VFS] = "vfs",
+};
+
+const char *
+driver_name (enum rl_driver d)
+{
+  return driver_names[d];
+}
+
+int
+driver_from_name (const char *name, enum rl_driver *out, rl_error_t *err)
+{
+  for (size_t i = 0; i < ARRAY_SIZE (driver_names); i++)
+    if (strcmp (name, driver_names[i]) == 0)
+      {
+        *out = i;
+        return 0;
+      }
+  return rl_error (err, 0, "unknown storage driver `%s` (overlay, fuse-overlayfs or vfs)", name);
+}
+
+void
+rl_mount_clear (struct rl_mount *m)
+{
+  free (m->source);
+  free (m->target);
+  memset (m, 0, sizeof *m);
+}
+
+void
+run_spec_clear (struct run_spec *s)
+{
+  free (s->name);
+  strv_free (s->env);
+  free (s->workdir);
+  free (s->user);
+  strv_free (s->entrypoint);
+  free (s->hostname);
+  for (size_t i = 0; i < s->n_mounts; i++)
+    rl_mount_clear (&s->mounts[i]);
+  free (s->mounts);
+  free (s->storage_driver);
+  free (s->image);
+  strv_free (s->args);
+  memset (s, 0, sizeof *s);
+}
+
+bool
+parse_size (const char *s, unsigned long long *out)
+{
+  static const struct
+  {
+    char c;
+    unsigned shift;
+  } units[] = { { 'k', 10 }, { 'm', 20 }, { 'g', 30 }, { 't', 40 } };
+  char *end;
+  unsigned long long v;
+
+  if (s == NULL || !isdigit ((unsigned char) *s))
+    return false;
+  errno = 0;
+  v = strtoull (s, &end, 10);
+  if (errno != 0)
+    return false;
+  if (*end == '\0' || ((*end == 'b' || *end == 'B') && end[1] == '\0'))
+    {
+      *out = v;
+      return true;
+    }
+  for (size_t i = 0; i < ARRAY_SIZE (units); i++)
+    if (tolower ((unsigned char) *end) == units[i].c
+        && (end[1] == '\0' || ((end[1] == 'b' || end[1] == 'B') && end[2] == '\0')))
+      {
+        if (v > (~0ULL >> units[i].shift))
+          return false;
+        *out = v << units[i].shift;
+        return true;
+      }
+  return false;
+}
+
+static bool
+parse_mode (const char *s, mode_t *out)
+{
+  char *end;
+  unsigned long v;
+
+  if (s == NULL || *s == '\0')
+    return false;
+  errno = 0;
+  v = strtoul (s, &end, 8);
+  if (errno != 0 || *end != '\0' || v > 07777)
+    return false;
+  *out = v;
+  return true;
+}
+
+static int
+check_target (const char *target, const char *what, rl_error_t *err)
+{
+  if (target == NULL || *target == '\0')
+    return rl_error (err, 0, "%s: no container path given", what);
+  if (target[0] != '/')
+    return rl_error (err, 0, "%s: container path `%s` is not absolute", what, target);
+  return 0;
+}
+
+static void
+tmpfs_defaults (struct rl_mount *m)
+{
+  m->type = MOUNT_TMPFS;
+  m->mode = 01777;
+  m->noexec = m->nosuid = m->nodev = true;
+}
+
+/* The options shared by --tmpfs and a tmpfs --mount (mount(8) names). */
+static int
+tmpfs_option (struct rl_mount *m, const char *o, rl_error_t *err)
+{
+  static const struct
+  {
+    const char *name;
+    size_t off;
+    bool value;
+  } flags[] = {
+    { "ro", offsetof (struct rl_mount, readonly), true },
+    { "rw", offsetof (struct rl_mount, readonly), false },
+    { "noexec", offsetof (struct rl_mount, noexec), true },
+    { "exec", offsetof (struct rl_mount, noexec), false },
+    { "nosuid", offsetof (struct rl_mount, nosuid), true },
+    { "suid", offsetof (struct rl_mount, nosuid), false },
+    { "nodev", offsetof (struct rl_mount, nodev), true },
+    { "dev", offsetof (struct rl_mount, nodev), false },
+  };
+
+  for (size_t i = 0; i < ARRAY_SIZE (flags); i++)
+    if (strcmp (o, flags[i].name) == 0)
+      {
+        *(bool *) ((char *) m + flags[i].off) = flags[i].value;
+        return 0;
+      }
+  if (str_has_prefix (o, "size="))
+    {
+      if (!parse_size (o + 5, &m->size))
+        return rl_error (err, 0, "invalid tmpfs size `%s`", o + 5);
+      return 0;
+    }
+  if (str_has_prefix (o, "mode="))
+    {
+      if (!parse_mode (o + 5, &m->mode))
+        return rl_error (err, 0, "invalid tmpfs mode `%s` (octal, as 1777)", o + 5);
+      return 0;
+    }
+  return rl_error (err, 0, "unknown tmpfs option `%s`", o);
+}
+
+int
+parse_volume (const char *arg, struct rl_mount *m, rl_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (arg);
+  char *host = copy, *ctr, *opts;
+
+  memset (m, 0, sizeof *m);
+  m->type = MOUNT_BIND;
+  ctr = strchr (copy, ':');
+  if (ctr == NULL)
+    return rl_error (err, 0,
+                     "volume `%s`: anonymous volumes are not supported yet; use HOST:CTR", arg);
+  *ctr++ = '\0';
+  opts = strchr (ctr, ':');
+  if (opts)
+    *opts++ = '\0';
+  if (*host == '\0')
+    return rl_error (err, 0, "volume `%s`: no host path given", arg);
+  if (host[0] != '/')
+    return rl_error (err, 0,
+                     "volume `%s`: named volumes and relative paths are not supported yet; give "
+                     "an absolute host path",
+                     arg);
+  if (check_target (ctr, "volume", err) < 0)
+    return rl_error_wrap (err, "`%s`", arg);
+  for (char *o = opts ? strtok (opts, ",") : NULL; o; o = strtok (NULL, ","))
+    {
+      if (strcmp (o, "ro") == 0)
+        m->readonly = true;
+      else if (strcmp (o, "rw") == 0)
+        m->readonly = false;
+      /* SELinux relabelling and propagation requests mean nothing here. */
+      else if (strcmp (o, "z") == 0 || strcmp (o, "Z") == 0 || strcmp (o, "rprivate") == 0
+               || strcmp (o, "private") == 0)
+        continue;
+      else
+        return rl_error (err, 0, "volume `%s`: unknown option `%s` (ro or rw)", arg, o);
+    }
+  m->source = xstrdup (host);
+  m->target = xstrdup (ctr);
+  return 0;
+}
+
+int
+parse_tmpfs (const char *arg, struct rl_mount *m, rl_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (arg);
+  char *opts = strchr (copy, ':');
+
+  memset (m, 0, sizeof *m);
+  tmpfs_defaults (m);
+  if (opts)
+    *opts++ = '\0';
+  if (check_target (copy, "tmpfs", err) < 0)
+    return rl_error_wrap (err, "`%s`", arg);
+  for (char *o = opts ? strtok (opts, ",") : NULL; o; o = strtok (NULL, ","))
+    if (tmpfs_option (m, o, err) < 0)
+      {
+        rl_mount_clear (m);
+        return rl_error_wrap (err, "tmpfs `%s`", arg);
+      }
+  m->target = xstrdup (copy);
+  return 0;
+}
+
+static int
+bool_value (const char *key, const char *v, bool *out, rl_error_t *err)
+{
+  if (v == NULL || strcmp (v, "true") == 0 || strcmp (v, "1") == 0)
+    *out = true;
+  else if (strcmp (v, "false") == 0 || strcmp (v, "0") == 0)
+    *out = false;
+  else
+    return rl_error (err, 0, "`%s`: expected true or false, not `%s`", key, v);
+  return 0;
+}
+
+static int
+parse_mount_fields (const char *arg, struct rl_mount *m, rl_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (arg);
+  char *save = NULL;
+  bool have_type = false;
+
+  for (char *f = strtok_r (copy, ",", &save); f; f = strtok_r (NULL, ",", &save))
+    {
+      char *v = strchr (f, '=');
+      if (v)
+        *v++ = '\0';
+      if (strcmp (f, "type") == 0)
+        {
+          if (v && strcmp (v, "bind") == 0)
+            m->type = MOUNT_BIND;
+          else if (v && strcmp (v, "tmpfs") == 0)
+            {
+              bool ro = m->readonly;
+              tmpfs_defaults (m);
+              m->readonly = ro;
+            }
+          else
+            return rl_error (err, 0, "mount type `%s` is not supported (bind or tmpfs)",
+                             v ? v : "");
+          have_type = true;
+        }
+      else if (strcmp (f, "source") == 0 || strcmp (f, "src") == 0)
+        {
+          free (m->source);
+          m->source = xstrdup (v ? v : "");
+        }
+      else if (strcmp (f, "target") == 0 || strcmp (f, "destination") == 0
+               || strcmp (f, "dst") == 0)
+        {
+          free (m->target);
+          m->target = xstrdup (v ? v : "");
+        }
+      else if (strcmp (f, "ro") == 0 || strcmp (f, "readonly") == 0)
+        {
+          if (bool_value (f, v, &m->readonly, err) < 0)
+            return -1;
+        }
+      else if (strcmp (f, "rw") == 0)
+        m->readonly = false;
+      else if (strcmp (f, "tmpfs-size") == 0)
+        {
+          if (!parse_size (v, &m->size))
+            return rl_error (err, 0, "invalid tmpfs-size `%s`", v ? v : "");
+        }
+      else if (strcmp (f, "tmpfs-mode") == 0)
+        {
+          if (!parse_mode (v, &m->mode))
+            return rl_error (err, 0, "invalid tmpfs-mode `%s` (octal, as 1777)", v ? v : "");
+        }
+      else if (strcmp (f, "bind-propagation") == 0 && v
+               && (strcmp (v, "rprivate") == 0 || strcmp (v, "private") == 0))
+        continue;
+      else
+        return rl_error (err, 0, "unknown mount option `%s`", f);
+    }
+  if (!have_type)
+    return rl_error (err, 0, "no `type=` given (bind or tmpfs)");
+  if (check_target (m->target, "mount", err) < 0)
+    return -1;
+  if (m->type == MOUNT_BIND)
+    {
+      if (m->source == NULL || *m->source == '\0')
+        return rl_error (err, 0, "bind mount needs `source=`");
+      if (m->source[0] != '/')
+        return rl_error (err, 0, "bind source `%s` is not an absolute path", m->source);
+    }
+  else if (m->source && *m->source)
+    return rl_error (err, 0, "a tmpfs mount takes no `source=`");
+  return 0;
+}
+
+int
+parse_mount (const char *arg, struct rl_mount *m, rl_error_t *err)
+{
+  memset (m, 0, sizeof *m);
+  if (parse_mount_fields (arg, m, err) < 0)
+    {
+      rl_mount_clear (m);
+      return rl_error_wrap (err, "mount `%s`", arg);
+    }
+  return 0;
+}
+
+const char *
+env_get (char *const *env, const char *key)
+{
+  size_t n = strlen (key);
+
+  for (size_t i = 0; env && env[i]; i++)
+    if (strncmp (env[i], key, n) == 0 && env[i][n] == '=')
+      return env[i] + n + 1;
+  return NULL;
+}
+
+void
+env_set (char ***env, const char *kv)
+{
+  const char *eq = strchr (kv, '=');
+  size_t n = eq ? (size_t) (eq - kv) : strlen (kv);
+
+  for (size_t i = 0; *env && (*env)[i]; i++)
+    if (strncmp ((*env)[i], kv, n) == 0 && (*env)[i][n] == '=')
+      {
+        free ((*env)[i]);
+        (*env)[i] = xstrdup (kv);
+        return;
+      }
+  strv_add (env, kv);
+}
+
+/* -e KEY=VALUE, or -e KEY for the caller's value (skipped when unset). */
+static int
+env_arg (char ***env, const char *arg, const char *what, rl_error_t *err)
+{
+  const char *eq = strchr (arg, '=');
+  size_t n = eq ? (size_t) (eq - arg) : strlen (arg);
+  const char *v;
+
+  if (n == 0)
+    return rl_error (err, 0, "%s: invalid environment variable `%s`", what, arg);
+  for (size_t i = 0; i < n; i++)
+    if (isspace ((unsigned char) arg[i]))
+      return rl_error (err, 0, "%s: variable `%.*s` contains whitespace", what, (int) n, arg);
+  if (eq)
+    {
+      strv_add (env, arg);
+      return 0;
+    }
+  v = getenv (arg);
+  if (v)
+    strv_add_take (env, xasprintf ("%s=%s", arg, v));
+  return 0;
+}
+
+int
+env_file_parse (const char *text, const char *what, char ***env, rl_error_t *err)
+{
+  const char *p = text;
+  int lineno = 0;
+
+  while (*p)
+    {
+      const char *nl = strchr (p, '\n');
+      size_t len = nl ? (size_t) (nl - p) : strlen (p);
+      cleanup_free char *line = xstrndup (p, len);
+      char *s = line;
+
+      lineno++;
+      p += len + (nl ? 1 : 0);
+      if (len && line[len - 1] == '\r')
+        line[len - 1] = '\0';
+      while (isspace ((unsigned char) *s))
+        s++;
+      if (*s == '\0' || *s == '#')
+        continue;
+      {
+        cleanup_free char *where = xasprintf ("%s:%d", what, lineno);
+        if (env_arg (env, s, where, err) < 0)
+          return -1;
+      }
+    }
+  return 0;
+}
+
+static int
+read_env_file (const char *path, char ***env, rl_error_t *err)
+{
+  cleanup_free char *text = NULL;
+
+  if (read_file_at (AT_FDCWD, path, ENV_FILE_MAX_SIZE, &text, NULL, err) < 0)
+    return rl_error_wrap (err, "env file");
+  return env_file_parse (text, path, env, err);
+}
+
+static int
+parse_entrypoint (const char *arg, char ***out, rl_error_t *err)
+{
+  cleanup_json yajl_val v = NULL;
+
+  strv_free (*out);
+  *out = xmalloc0 (sizeof (char *));
+  if (*arg == '\0')
+    return 0;
+  /* Podman also takes a JSON array, to give arguments with it. */
+  if (arg[0] == '[')
+    {
+      if (json_parse (arg, "--entrypoint", &v, err) < 0)
+        return -1;
+      if (!YAJL_IS_ARRAY (v))
+        return rl_error (err, 0, "--entrypoint `%s`: not a JSON array of strings", arg);
+      for (size_t i = 0; i < v->u.array.len; i++)
+        {
+          if (!YAJL_IS_STRING (v->u.array.values[i]))
+            return rl_error (err, 0, "--entrypoint `%s`: not a JSON array of strings", arg);
+          strv_add (out, YAJL_GET_STRING (v->u.array.values[i]));
+        }
+      return 0;
+    }
+  strv_add (out, arg);
+  return 0;
+}
+
+static bool
+valid_name (const char *s)
+{
+  if (!isalnum ((unsigned char) *s))
+    return false;
+  for (s++; *s; s++)
+    if (!isalnum ((unsigned char) *s) && *s != '_' && *s != '.' && *s != '-')
+      return false;
+  return true;
+}
+
+enum
+{
+  O_INTERACTIVE = 1,
+  O_TTY,
+  O_RM,
+  O_NAME,
+  O_ENV,
+  O_ENV_FILE,
+  O_WORKDIR,
+  O_USER,
+  O_ENTRYPOINT,
+  O_HOSTNAME,
+  O_VOLUME,
+  O_MOUNT,
+  O_TMPFS,
+  O_NETWORK,
+  O_INIT,
+  O_STORAGE_DRIVER,
+};
+
+static const struct rl_opt run_opts[] = {
+  { "interactive", 'i', NULL, "keep stdin open (the container reads the caller's stdin)",
+    O_INTERACTIVE },
+  { "tty", 't', NULL, "allocate a pseudo-terminal", O_TTY },
+  { "rm", 0, NULL, "remove the container when it exits", O_RM },
+  { "name", 0, "NAME", "name the container (default: a random adjective_noun)", O_NAME },
+  { "env", 'e', "KEY[=VALUE]", "set an environment variable (KEY alone: the caller's value)",
+    O_ENV },
+  { "env-file", 0, "FILE", "read environment variables from FILE, one KEY=VALUE a line",
+    O_ENV_FILE },
+  { "workdir", 'w', "DIR", "working directory in the container (created if missing)",
+    O_WORKDIR },
+  { "user", 'u', "USER[:GROUP]", "user name or uid, and group name or gid, in the image",
+    O_USER },
+  { "entrypoint", 0, "CMD", "replace the image's entrypoint (\"\" clears it)", O_ENTRYPOINT },
+  { "hostname", 'h', "NAME", "the container's host name", O_HOSTNAME },
+  { "volume", 'v', "HOST:CTR[:ro|rw]", "bind-mount a host path", O_VOLUME },
+  { "mount", 0, "type=bind|tmpfs,...", "mount (source=, target=, ro, tmpfs-size=, tmpfs-mode=)",
+    O_MOUNT },
+  { "tmpfs", 0, "PATH[:OPTS]", "mount a tmpfs (OPTS as mount(8): size=64m,mode=1777,...)",
+    O_TMPFS },
+  { "network", 0, "MODE", "none (the default) or host", O_NETWORK },
+  { "net", 0, "MODE", "same as --network", O_NETWORK },
+  { "init", 0, NULL, "run an init as PID 1 that forwards signals and reaps zombies", O_INIT },
+  { "storage-driver", 0, "DRIVER", "overlay, fuse-overlayfs or vfs (default: the first that works)",
+    O_STORAGE_DRIVER },
+  { NULL, 0, NULL, NULL, 0 },
+};
+
+static const struct rl_cmd_spec run_cmd = {
+  .name = "run",
+  .usage = "[OPTIONS] IMAGE [COMMAND [ARG...]]",
+  .summary = "Run a command in a new container",
+  .opts = run_opts,
+  .example = "rl run -it --rm bb sh",
+  .interspersed = false,
+};
+
+struct parse_state
+{
+  struct run_spec *s;
+  char **env_files; /* Docker applies files first, then -e */
+  char **env_args;
+};
+
+static void
+add_mount (struct run_spec *s, struct rl_mount *m)
+{
+  s->mounts = xrealloc (s->mounts, (s->n_mounts + 1) * sizeof *m);
+  s->mounts[s->n_mounts++] = *m;
+}
+
+static int
+set_str (char **dst, const char *v)
+{
+  free (*dst);
+  *dst = xstrdup (v);
+  return 0;
+}
+
+static int
+run_opt (void *data, int id, const char *arg, rl_error_t *err)
+{
+  struct parse_state *ps = data;
+  struct run_spec *s = ps->s;
+  struct rl_mount m;
+
+  switch (id)
+    {
+    case O_INTERACTIVE:
+      return opts_flag_value ("interactive", arg, &s->interactive, err);
+    case O_TTY:
+      return opts_flag_value ("tty", arg, &s->tty, err);
+    case O_RM:
+      return opts_flag_value ("rm", arg, &s->rm, err);
+    case O_INIT:
+      return opts_flag_value ("init", arg, &s->init, err);
+    case O_NAME:
+      if (!valid_name (arg))
+        return rl_error (err, 0, "invalid container name `%s`: use [a-zA-Z0-9][a-zA-Z0-9_.-]*",
+                         arg);
+      return set_str (&s->name, arg);
+    case O_ENV:
+      return env_arg (&ps->env_args, arg, "--env", err);
+    case O_ENV_FILE:
+      return read_env_file (arg, &ps->env_files, err);
+    case O_WORKDIR:
+      if (arg[0] != '/')
+        return rl_error (err, 0, "working directory `%s` is not an absolute path", arg);
+      return set_str (&s->workdir, arg);
+    case O_USER:
+      if (*arg == '\0')
+        return rl_error (err, 0, "--user: empty user");
+      return set_str (&s->user, arg);
+    case O_ENTRYPOINT:
+      s->entrypoint_set = true;
+      return parse_entrypoint (arg, &s->entrypoint, err);
+    case O_HOSTNAME:
+      if (*arg == '\0' || strlen (arg) > 64 || strchr (arg, '/'))
+        return rl_error (err, 0, "invalid hostname `%s`", arg);
+      return set_str (&s->hostname, arg);
+    case O_VOLUME:
+      if (parse_volume (arg, &m, err) < 0)
+        return -1;
+      add_mount (s, &m);
+      return 0;
+    case O_MOUNT:
+      if (parse_mount (arg, &m, err) < 0)
+        return -1;
+      add_mount (s, &m);
+      return 0;
+    case O_TMPFS:
+      if (parse_tmpfs (arg, &m, err) < 0)
+        return -1;
+      add_mount (s, &m);
+      return 0;
+    case O_NETWORK:
+      if (strcmp (arg, "none") == 0)
+        s->network = NETWORK_NONE;
+      else if (strcmp (arg, "host") == 0)
+        s->network = NETWORK_HOST;
+      else
+        return rl_error (err, 0, "network mode `%s` is not supported yet (none or host)", arg);
+      return 0;
+    case O_STORAGE_DRIVER:
+      {
+        enum rl_driver d;
+        if (driver_from_name (arg, &d, err) < 0)
+          return -1;
+        return set_str (&s->storage_driver, arg);
+      }
+    }
+  return 0;
+}
+
+int
+run_spec_parse (struct run_spec *s, int argc, char **argv, bool *help_shown, rl_error_t *err)
+{
+  struct parse_state ps = { .s = s };
+  cleanup_strv char **args = NULL;
+  int ret;
+
+  memset (s, 0, sizeof *s);
+  ret = opts_parse (&run_cmd, argc, argv, run_opt, &ps, &args, help_shown, err);
+  for (size_t i = 0; ps.env_args && ps.env_args[i]; i++)
+    strv_add (&ps.env_files, ps.env_args[i]);
+  s->env = steal_pointer (&ps.env_files);
+  strv_free (ps.env_args);
+  if (ret < 0 || *help_shown)
+    return ret;
+  if (args == NULL || args[0] == NULL)
+    return rl_error (err, 0, "run: an image is required (see `rl run --help`)");
+  s->image = xstrdup (args[0]);
+  s->args = strv_dup (args + 1);
+  return 0;
+}
+
+char **
+run_command (const struct run_spec *s, char *const *img_entrypoint, char *const *img_cmd)
+{
+  char **cmd = NULL;
+  char *const *ep = s->entrypoint_set ? s->entrypoint : img_entrypoint;
+  char *const *rest = (s->args && s->args[0]) ? s->args : s->entrypoint_set ? NULL : img_cmd;
+
+  for (size_t i = 0; ep && ep[i]; i++)
+    strv_add (&cmd, ep[i]);
+  for (size_t i = 0; rest && rest[i]; i++)
+    strv_add (&cmd, rest[i]);
+  return cmd;
+}
+
+char **
+run_environment (const struct run_spec *s, char *const *img_env, const char *hostname,
+                 const char *home)
+{
+  char **env = NULL;
+
+  strv_add_take (&env, xasprintf ("HOSTNAME=%s", hostname));
+  if (s->tty)
+    strv_add (&env, "TERM=xterm");
+  for (size_t i = 0; img_env && img_env[i]; i++)
+    if (strchr (img_env[i], '='))
+      env_set (&env, img_env[i]);
+  for (size_t i = 0; s->env && s->env[i]; i++)
+    env_set (&env, s->env[i]);
+  if (env_get (env, "PATH") == NULL)
+    strv_add (&env, "PATH=" RL_DEFAULT_PATH);
+  if (env_get (env, "HOME") == NULL)
+    strv_add_take (&env, xasprintf ("HOME=%s", home));
+  return env;
+}

@@ -1,0 +1,99 @@
+/* What `rl run` was asked to do: its options parsed from the command line
+ * into one structure, plus the pure rules that combine them with the image
+ * config (command, environment).  No I/O here beyond reading --env-file, so
+ * all of it is unit tested. */
+#ifndef RL_RUNSPEC_H
+#define RL_RUNSPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+enum rl_driver
+{
+  DRIVER_AUTO,
+  DRIVER_OVERLAY,
+  DRIVER_FUSE,
+  DRIVER_VFS,
+};
+
+/* "overlay", "fuse-overlayfs", "vfs" ("auto" for DRIVER_AUTO). */
+const char *driver_name (enum rl_driver d);
+int driver_from_name (const char *name, enum rl_driver *out, rl_error_t *err);
+
+enum rl_network
+{
+  NETWORK_NONE,
+  NETWORK_HOST,
+};
+
+enum rl_mount_type
+{
+  MOUNT_BIND,
+  MOUNT_TMPFS,
+};
+
+/* A -v, --mount or --tmpfs request. */
+struct rl_mount
+{
+  enum rl_mount_type type;
+  char *source; /* bind: host path as given (absolute) */
+  char *target; /* absolute path in the container */
+  bool readonly;
+  /* tmpfs only */
+  unsigned long long size; /* bytes, 0 for the kernel's default */
+  mode_t mode;
+  bool noexec, nosuid, nodev;
+};
+
+struct run_spec
+{
+  bool interactive, tty, rm, init;
+  char *name;            /* NULL: a random one */
+  char **env;            /* -e and --env-file, "K=V", in the order Docker applies them */
+  char *workdir;         /* NULL: the image's */
+  char *user;            /* NULL: the image's */
+  char **entrypoint;     /* --entrypoint as a vector, valid when entrypoint_set */
+  bool entrypoint_set;
+  char *hostname;        /* NULL: the short id */
+  struct rl_mount *mounts;
+  size_t n_mounts;
+  enum rl_network network;
+  char *storage_driver;  /* NULL: the global option, else auto */
+  char *image;
+  char **args;           /* COMMAND [ARG...] (may be empty) */
+};
+
+void run_spec_clear (struct run_spec *s);
+/* Parse `run [OPTIONS] IMAGE [COMMAND [ARG...]]` (argv[0] = "run").
+ * *help_shown is set when --help was printed. */
+int run_spec_parse (struct run_spec *s, int argc, char **argv, bool *help_shown, rl_error_t *err);
+
+/* The pieces, exposed for the unit tests. */
+int parse_volume (const char *arg, struct rl_mount *m, rl_error_t *err);
+int parse_mount (const char *arg, struct rl_mount *m, rl_error_t *err);
+int parse_tmpfs (const char *arg, struct rl_mount *m, rl_error_t *err);
+void rl_mount_clear (struct rl_mount *m);
+/* "64m", "1g", "4096" -> bytes. */
+bool parse_size (const char *s, unsigned long long *out);
+/* Lines of an env file appended to *env: KEY=VALUE, or KEY alone to take the
+ * caller's value (skipped when unset); blank lines and # comments skipped. */
+int env_file_parse (const char *text, const char *what, char ***env, rl_error_t *err);
+/* Set KEY=VALUE in *env, replacing an earlier KEY. */
+void env_set (char ***env, const char *kv);
+/* Value of key in env, or NULL. */
+const char *env_get (char *const *env, const char *key);
+
+/* The container's command, Docker's way: --entrypoint replaces the image's
+ * Entrypoint and drops its Cmd; args replace Cmd.  NULL when empty. */
+char **run_command (const struct run_spec *s, char *const *img_entrypoint, char *const *img_cmd);
+/* The container's environment: HOSTNAME, TERM under -t, the image's Env, the
+ * user's -e/--env-file, then PATH and HOME where still missing. */
+char **run_environment (const struct run_spec *s, char *const *img_env, const char *hostname,
+                        const char *home);
+
+#define RL_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#endif
