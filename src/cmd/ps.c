@@ -79,7 +79,7 @@ format_command (char *const *cmd, bool no_trunc)
   len = strlen (joined);
   /* Count characters, not bytes (UTF-8 continuation bytes do not start one). */
   for (size_t i = 0; i < len; i++)
-    if (((unsigned char) joined[i] & 0xC0) != 0x80 && ++chars == COMMAND_WIDTH)
+    if (((unsigned char)joined[i] & 0xC0) != 0x80 && ++chars == COMMAND_WIDTH)
       cut = i;
   if (!no_trunc && chars > COMMAND_WIDTH)
     {
@@ -218,14 +218,14 @@ cmd_ps (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
         /* Display width: the ellipsis is 3 bytes but one column. */
         size_t w = 0;
         for (const char *p = rows[i].col[j]; *p; p++)
-          w += ((unsigned char) *p & 0xC0) != 0x80;
+          w += ((unsigned char)*p & 0xC0) != 0x80;
         if (w > width[j])
           width[j] = w;
       }
   if (!o.quiet)
     {
       for (size_t j = 0; j < 6; j++)
-        printf ("%-*s%s", j < 5 ? (int) width[j] : 0, headers[j], j < 5 ? "   " : "\n");
+        printf ("%-*s%s", j < 5 ? (int)width[j] : 0, headers[j], j < 5 ? "   " : "\n");
     }
   for (size_t i = 0; i < n_rows; i++)
     {
@@ -236,8 +236,8 @@ cmd_ps (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
           {
             size_t w = 0;
             for (const char *p = rows[i].col[j]; *p; p++)
-              w += ((unsigned char) *p & 0xC0) != 0x80;
-            printf ("%s%*s%s", rows[i].col[j], j < 5 ? (int) (width[j] - w) : 0, "",
+              w += ((unsigned char)*p & 0xC0) != 0x80;
+            printf ("%s%*s%s", rows[i].col[j], j < 5 ? (int)(width[j] - w) : 0, "",
                     j < 5 ? "   " : "\n");
           }
       for (size_t j = 0; j < 6; j++)

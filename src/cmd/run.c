@@ -27,7 +27,8 @@ cmd_run (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   if (spec.tty && !isatty (0))
     {
       run_spec_clear (&spec);
-      return rl_error (err, 0, "run: the input device is not a TTY: `-t` needs a terminal on stdin");
+      return rl_error (err, 0,
+                       "run: the input device is not a TTY: `-t` needs a terminal on stdin");
     }
   ret = run_container (g, &spec, err);
   run_spec_clear (&spec);

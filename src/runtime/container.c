@@ -91,45 +91,68 @@ proc_start_time (pid_t pid, unsigned long long *out)
       while (*p && *p != ' ')
         p++;
     }
-  if (!isdigit ((unsigned char) *p))
+  if (!isdigit ((unsigned char)*p))
     return false;
   *out = strtoull (p, NULL, 10);
   return true;
+}
+
+/* Field 3 of /proc/PID/stat, or 0 when pid is gone. */
+static char
+proc_state (pid_t pid)
+{
+  char path[64], buf[512];
+  cleanup_close int fd = -1;
+  ssize_t n;
+  char *p;
+
+  snprintf (path, sizeof path, "/proc/%d/stat", pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || (n = read_all (fd, buf, sizeof buf - 1)) <= 0)
+    return 0;
+  buf[n] = '\0';
+  p = strrchr (buf, ')');
+  return p && p[1] == ' ' ? p[2] : 0;
 }
 
 bool
 proc_alive (pid_t pid, unsigned long long start)
 {
   unsigned long long now;
-  return proc_start_time (pid, &now) && now == start;
+  char state;
+
+  if (!proc_start_time (pid, &now) || now != start)
+    return false;
+  /* A zombie waiting for a reaper (its monitor was killed) is gone for us. */
+  state = proc_state (pid);
+  return state != 0 && state != 'Z' && state != 'X';
 }
 
 char *
 container_random_name (void)
 {
   static const char *const adjectives[] = {
-    "agile",   "amber",   "bold",    "brave",   "bright",  "calm",    "clever",  "cosmic",
-    "crisp",   "curious", "daring",  "deft",    "eager",   "early",   "fancy",   "fervent",
-    "gentle",  "glad",    "golden",  "happy",   "hardy",   "humble",  "jolly",   "keen",
-    "kind",    "lively",  "lucid",   "merry",   "mighty",  "modest",  "nimble",  "noble",
-    "patient", "polite",  "proud",   "quick",   "quiet",   "rapid",   "serene",  "sharp",
-    "shiny",   "silent",  "sleepy",  "smooth",  "snappy",  "steady",  "sunny",   "swift",
-    "tender",  "tidy",    "upbeat",  "vivid",   "warm",    "wise",    "witty",   "zealous",
+    "agile",   "amber",   "bold",   "brave",  "bright", "calm",   "clever", "cosmic",
+    "crisp",   "curious", "daring", "deft",   "eager",  "early",  "fancy",  "fervent",
+    "gentle",  "glad",    "golden", "happy",  "hardy",  "humble", "jolly",  "keen",
+    "kind",    "lively",  "lucid",  "merry",  "mighty", "modest", "nimble", "noble",
+    "patient", "polite",  "proud",  "quick",  "quiet",  "rapid",  "serene", "sharp",
+    "shiny",   "silent",  "sleepy", "smooth", "snappy", "steady", "sunny",  "swift",
+    "tender",  "tidy",    "upbeat", "vivid",  "warm",   "wise",   "witty",  "zealous",
   };
   static const char *const nouns[] = {
-    "badger",  "beaver",  "bison",   "condor",  "cougar",  "crane",   "dingo",   "dolphin",
-    "eagle",   "falcon",  "ferret",  "finch",   "gecko",   "gibbon",  "heron",   "ibex",
-    "jackal",  "jaguar",  "koala",   "lemur",   "lynx",    "marmot",  "marten",  "moose",
-    "newt",    "ocelot",  "otter",   "owl",     "panda",   "pelican", "puffin",  "quail",
-    "raven",   "robin",   "salmon",  "seal",    "shrew",   "sparrow", "stoat",   "swan",
-    "tapir",   "tern",    "toucan",  "turtle",  "urchin",  "vole",    "walrus",  "weasel",
-    "wombat",  "wren",    "yak",     "zebra",
+    "badger", "beaver",  "bison",   "condor", "cougar", "crane", "dingo",  "dolphin", "eagle",
+    "falcon", "ferret",  "finch",   "gecko",  "gibbon", "heron", "ibex",   "jackal",  "jaguar",
+    "koala",  "lemur",   "lynx",    "marmot", "marten", "moose", "newt",   "ocelot",  "otter",
+    "owl",    "panda",   "pelican", "puffin", "quail",  "raven", "robin",  "salmon",  "seal",
+    "shrew",  "sparrow", "stoat",   "swan",   "tapir",  "tern",  "toucan", "turtle",  "urchin",
+    "vole",   "walrus",  "weasel",  "wombat", "wren",   "yak",   "zebra",
   };
   char hex[9];
   unsigned long r;
 
   if (random_hex (hex, 4) < 0)
-    snprintf (hex, sizeof hex, "%08x", (unsigned) (now_ns () ^ getpid ()));
+    snprintf (hex, sizeof hex, "%08x", (unsigned)(now_ns () ^ getpid ()));
   r = strtoul (hex, NULL, 16);
   return xasprintf ("%s_%s", adjectives[r % ARRAY_SIZE (adjectives)],
                     nouns[(r / ARRAY_SIZE (adjectives)) % ARRAY_SIZE (nouns)]);
@@ -257,7 +280,7 @@ container_create (struct rl_store *st, struct rl_container *c, rl_error_t *err)
             char sfx[5];
             cleanup_free char *base = container_random_name ();
             if (random_hex (sfx, 2) < 0)
-              snprintf (sfx, sizeof sfx, "%04x", (unsigned) tries & 0xffff);
+              snprintf (sfx, sizeof sfx, "%04x", (unsigned)tries & 0xffff);
             free (name);
             name = xasprintf ("%s_%s", base, sfx);
           }
@@ -370,7 +393,7 @@ container_write_live (struct rl_store *st, const char *id, const struct containe
   cleanup_free char *text
       = xasprintf ("pid=%d\npid_start=%llu\nmonitor=%d\nmonitor_start=%llu\nstarted=%lld\n"
                    "driver=%s\n",
-                   s->pid, s->pid_start, s->monitor, s->monitor_start, (long long) s->started,
+                   s->pid, s->pid_start, s->monitor, s->monitor_start, (long long)s->started,
                    s->driver ? s->driver : "");
 
   return write_file_atomic (st->runfd, path, text, strlen (text), 0600, err);
@@ -466,7 +489,7 @@ is_hex_id (const char *s)
   if (n != CONTAINER_ID_LEN)
     return false;
   for (size_t i = 0; i < n; i++)
-    if (!isxdigit ((unsigned char) s[i]) || isupper ((unsigned char) s[i]))
+    if (!isxdigit ((unsigned char)s[i]) || isupper ((unsigned char)s[i]))
       return false;
   return true;
 }
@@ -618,10 +641,12 @@ container_delete_files (struct rl_store *st, const char *id, const char *name, i
 
   if (rm_rf_at (st->rootfd, dir, &e2) < 0)
     {
-      /* Files of subordinate ids: only root of the user namespace may. */
+      /* Files of subordinate ids (the error may name any symptom of that,
+       * say ENOTDIR for a file in a directory we may not write): only root
+       * of the user namespace may remove them. */
       struct rm_args a = { st, dir };
 
-      if (e2->errnum != EACCES && e2->errnum != EPERM)
+      if (getuid () == 0)
         {
           rl_error_free (err);
           *err = e2;

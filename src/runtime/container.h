@@ -38,8 +38,8 @@ struct rl_container
   char *image_id;   /* hex */
   char *image_name; /* normalized name the image was found by, or NULL */
   char **command;
-  int64_t created;  /* unix ns */
-  char *driver;     /* as asked */
+  int64_t created; /* unix ns */
+  char *driver;    /* as asked */
   bool rm;
 };
 

@@ -66,6 +66,8 @@ fs_new (const char *fstype, const char *data, unsigned attrs, rl_error_t *err)
 
   if (fsfd < 0)
     return rl_error (err, errno, "fsopen %s", fstype);
+  /* Names the mount in /proc/mounts ("none" otherwise). */
+  fsconfig (fsfd, FSCONFIG_SET_STRING, "source", fstype, 0);
   for (char *kv = copy ? strtok_r (copy, ",", &save) : NULL; kv; kv = strtok_r (NULL, ",", &save))
     {
       char *v = strchr (kv, '=');
@@ -129,20 +131,11 @@ mkdir_at (int dirfd, const char *name, rl_error_t *err)
   return 0;
 }
 
-static int
-open_root_of (int ctrfd, const char *name, rl_error_t *err)
-{
-  int fd = openat (ctrfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return rl_error (err, errno, "open `%s`", name);
-  return fd;
-}
-
 /* The old way, for kernels without `lowerdir+` (before 6.8): one option
  * string, kept within a page by naming the layers relative to their common
  * directory, which becomes the working directory. */
 static int
-overlay_mount_legacy (const struct rootfs_spec *r, const char *merged, rl_error_t *err)
+overlay_mount_legacy (const struct rootfs_spec *r, rl_error_t *err)
 {
   cleanup_free char *parent = NULL;
   size_t plen, cap = 256, len = 0;
@@ -175,17 +168,35 @@ overlay_mount_legacy (const struct rootfs_spec *r, const char *merged, rl_error_
       len += snprintf (data + len, cap - len, "%s%s", name, i ? ":" : "");
     }
   {
-    char *full = xasprintf ("%s,upperdir=%s/upper,workdir=%s/work,userxattr", data, r->ctrdir,
-                            r->ctrdir);
+    char *full = xasprintf ("%s,upperdir=%s/upper,workdir=%s/work,userxattr%s", data, r->ctrdir,
+                            r->ctrdir, r->transient ? ",volatile" : "");
     free (data);
     data = full;
   }
-  if (strlen (data) >= (size_t) sysconf (_SC_PAGESIZE))
+  if (strlen (data) >= (size_t)sysconf (_SC_PAGESIZE))
     return rl_error (err, 0, "mount overlay: %zu layers do not fit in the mount options", n);
   if (chdir (parent) < 0)
     return rl_error (err, errno, "chdir `%s`", parent);
-  if (mount ("overlay", merged, "overlay", 0, data) < 0)
-    return rl_error (err, errno, "mount overlay on `%s`", merged);
+  if (mount ("overlay", r->target, "overlay", 0, data) < 0)
+    return rl_error (err, errno, "mount overlay on `%s`", r->target);
+  return 0;
+}
+
+/* The upper directory's own owner and mode become those of the container's
+ * root directory: give it the topmost layer's. */
+static int
+make_upper (const struct rootfs_spec *r, rl_error_t *err)
+{
+  struct stat sb;
+
+  if (mkdir_at (r->ctrfd, "upper", err) < 0 || mkdir_at (r->ctrfd, "work", err) < 0)
+    return -1;
+  if (stat (r->layers[strv_len (r->layers) - 1], &sb) < 0)
+    return rl_error (err, errno, "stat `%s`", r->layers[strv_len (r->layers) - 1]);
+  /* Owners that are not mapped (single-id map) stay ours. */
+  fchownat (r->ctrfd, "upper", sb.st_uid, sb.st_gid, 0);
+  if (fchmodat (r->ctrfd, "upper", sb.st_mode & 07777, 0) < 0)
+    return rl_error (err, errno, "chmod `%s/upper`", r->ctrdir);
   return 0;
 }
 
@@ -197,11 +208,9 @@ overlay_mount (const struct rootfs_spec *r, rl_error_t *err)
   cleanup_close int tfd = -1;
   cleanup_free char *upper = xasprintf ("%s/upper", r->ctrdir);
   cleanup_free char *work = xasprintf ("%s/work", r->ctrdir);
-  cleanup_free char *merged = xasprintf ("%s/merged", r->ctrdir);
   size_t n = strv_len (r->layers);
 
-  if (mkdir_at (r->ctrfd, "upper", err) < 0 || mkdir_at (r->ctrfd, "work", err) < 0
-      || mkdir_at (r->ctrfd, "merged", err) < 0)
+  if (make_upper (r, err) < 0)
     return -1;
   fsfd = fsopen ("overlay", FSOPEN_CLOEXEC);
   if (fsfd < 0)
@@ -212,28 +221,32 @@ overlay_mount (const struct rootfs_spec *r, rl_error_t *err)
     if (fsconfig (fsfd, FSCONFIG_SET_STRING, "lowerdir+", r->layers[i], 0) < 0)
       {
         if (errno == EINVAL && i == n - 1)
-          return overlay_mount_legacy (r, merged, err);
+          return overlay_mount_legacy (r, err);
         return fs_error (fsfd, err, errno, "overlay layer `%s`", r->layers[i]);
       }
-  if (fsconfig (fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0
+  if (fsconfig (fsfd, FSCONFIG_SET_STRING, "source", "overlay", 0) < 0
+      || fsconfig (fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0
       || fsconfig (fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0
       || fsconfig (fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
     return fs_error (fsfd, err, errno, "overlay options");
+  /* No syncfs of the whole upper file system when it is unmounted: a
+   * container removed on exit does not care about a crash. */
+  if (r->transient && fsconfig (fsfd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0)
+    return fs_error (fsfd, err, errno, "overlay option `volatile`");
   if (fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     return fs_error (fsfd, err, errno, "mount overlay");
   mfd = fsmount (fsfd, FSMOUNT_CLOEXEC, 0);
   if (mfd < 0)
     return fs_error (fsfd, err, errno, "mount overlay");
-  tfd = openat (r->ctrfd, "merged", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  tfd = open (r->target, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (tfd < 0)
-    return rl_error (err, errno, "open `%s`", merged);
-  return attach (mfd, tfd, merged, err);
+    return rl_error (err, errno, "open `%s`", r->target);
+  return attach (mfd, tfd, r->target, err);
 }
 
 static int
 fuse_overlay_mount (const struct rootfs_spec *r, rl_error_t *err)
 {
-  cleanup_free char *merged = xasprintf ("%s/merged", r->ctrdir);
   cleanup_free char *opts = NULL;
   cleanup_free char *lower = xstrdup ("");
   char msg[1024];
@@ -247,8 +260,7 @@ fuse_overlay_mount (const struct rootfs_spec *r, rl_error_t *err)
                      "fuse-overlayfs: `%s` not found; install the fuse-overlayfs package or use "
                      "another storage driver",
                      FUSE_OVERLAYFS_PATH);
-  if (mkdir_at (r->ctrfd, "upper", err) < 0 || mkdir_at (r->ctrfd, "work", err) < 0
-      || mkdir_at (r->ctrfd, "merged", err) < 0)
+  if (make_upper (r, err) < 0)
     return -1;
   for (size_t i = strv_len (r->layers); i-- > 0;)
     {
@@ -277,8 +289,8 @@ fuse_overlay_mount (const struct rootfs_spec *r, rl_error_t *err)
   if (pid == 0)
     {
       /* It stays in the container's pid namespace and dies with it. */
-      char *argv[] = { (char *) "fuse-overlayfs", (char *) "-o", opts, merged, NULL };
-      char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+      char *argv[] = { (char *)"fuse-overlayfs", (char *)"-o", opts, (char *)r->target, NULL };
+      char *envp[] = { (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
       int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
       sigset_t all;
 
@@ -297,7 +309,7 @@ fuse_overlay_mount (const struct rootfs_spec *r, rl_error_t *err)
     {
       if (got < 0 && errno == EINTR)
         continue;
-      if (got < 0 || (len += got) >= (ssize_t) sizeof msg - 1)
+      if (got < 0 || (len += got) >= (ssize_t)sizeof msg - 1)
         break;
     }
   close (pfd[0]);
@@ -323,14 +335,13 @@ vfs_mount (const struct rootfs_spec *r, rl_error_t *err)
 
   if (vfs_make_rootfs (r->ctrfd, "rootfs", r->layers, err) < 0)
     return rl_error_wrap (err, "vfs");
-  /* pivot_root needs a mount point: bind the copy onto itself. */
   tree = open_tree (r->ctrfd, "rootfs", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
   if (tree < 0)
     return rl_error (err, errno, "vfs: bind `%s/rootfs`", r->ctrdir);
-  tfd = openat (r->ctrfd, "rootfs", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  tfd = open (r->target, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (tfd < 0)
-    return rl_error (err, errno, "vfs: open `%s/rootfs`", r->ctrdir);
-  return attach (tree, tfd, "rootfs", err);
+    return rl_error (err, errno, "open `%s`", r->target);
+  return attach (tree, tfd, r->target, err);
 }
 
 int
@@ -340,15 +351,17 @@ rootfs_mount (const struct rootfs_spec *r, enum rl_driver *used, rl_error_t *err
   {
     enum rl_driver d;
     int (*mount) (const struct rootfs_spec *r, rl_error_t *err);
-    const char *dir;
   } drivers[] = {
-    { DRIVER_OVERLAY, overlay_mount, "merged" },
-    { DRIVER_FUSE, fuse_overlay_mount, "merged" },
-    { DRIVER_VFS, vfs_mount, "rootfs" },
+    { DRIVER_OVERLAY, overlay_mount },
+    { DRIVER_FUSE, fuse_overlay_mount },
+    { DRIVER_VFS, vfs_mount },
   };
+  int fd;
 
   if (r->layers == NULL || r->layers[0] == NULL)
     return rl_error (err, 0, "the image has no layers");
+  if (mkdir (r->target, 0755) < 0 && errno != EEXIST)
+    return rl_error (err, errno, "mkdir `%s`", r->target);
   for (size_t i = 0; i < ARRAY_SIZE (drivers); i++)
     {
       if (r->driver != DRIVER_AUTO && r->driver != drivers[i].d)
@@ -356,7 +369,10 @@ rootfs_mount (const struct rootfs_spec *r, enum rl_driver *used, rl_error_t *err
       if (drivers[i].mount (r, err) == 0)
         {
           *used = drivers[i].d;
-          return open_root_of (r->ctrfd, drivers[i].dir, err);
+          fd = open (r->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          if (fd < 0)
+            return rl_error (err, errno, "open `%s`", r->target);
+          return fd;
         }
       if (r->driver != DRIVER_AUTO)
         return rl_error_wrap (err, "storage driver %s", driver_name (drivers[i].d));
@@ -364,6 +380,22 @@ rootfs_mount (const struct rootfs_spec *r, enum rl_driver *used, rl_error_t *err
       rl_error_free (err);
     }
   return rl_error (err, 0, "no storage driver could mount the root file system");
+}
+
+int
+mounts_scratch (const char *path, rl_error_t *err)
+{
+  cleanup_close int mfd = -1;
+  cleanup_close int tfd = -1;
+
+  mfd = fs_new ("tmpfs", "mode=0755,size=1m,nr_inodes=64", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                err);
+  if (mfd < 0)
+    return rl_error_wrap (err, "scratch");
+  tfd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (tfd < 0)
+    return rl_error (err, errno, "open `%s`", path);
+  return attach (mfd, tfd, path, err);
 }
 
 /* ---- the list of mount operations ---------------------------------- */
@@ -391,18 +423,20 @@ mounts_plan (const struct mounts_spec *spec, size_t *n, char ***store)
   {
     const char *target, *source;
   } links[] = {
-    { "/dev/ptmx", "pts/ptmx" },        { "/dev/fd", "/proc/self/fd" },
-    { "/dev/stdin", "/proc/self/fd/0" }, { "/dev/stdout", "/proc/self/fd/1" },
+    { "/dev/ptmx", "pts/ptmx" },          { "/dev/fd", "/proc/self/fd" },
+    { "/dev/stdin", "/proc/self/fd/0" },  { "/dev/stdout", "/proc/self/fd/1" },
     { "/dev/stderr", "/proc/self/fd/2" },
   };
   static const char *const etc_files[] = { "hostname", "hosts", "resolv.conf" };
   struct mount_op *ops = NULL;
 
   *n = 0;
-  add_op (&ops, n, (struct mount_op){ OP_PROC, NULL, "/proc", .nosuid = true, .nodev = true,
-                                      .noexec = true });
-  add_op (&ops, n, (struct mount_op){ OP_TMPFS, NULL, "/dev", .nosuid = true, .noexec = true,
-                                      .data = "mode=755,size=65536k" });
+  add_op (
+      &ops, n,
+      (struct mount_op){ OP_PROC, NULL, "/proc", .nosuid = true, .nodev = true, .noexec = true });
+  add_op (&ops, n,
+          (struct mount_op){ OP_TMPFS, NULL, "/dev", .nosuid = true, .noexec = true,
+                             .data = "mode=755,size=65536k" });
   for (size_t i = 0; i < ARRAY_SIZE (host_devices); i++)
     {
       const char *path = keep (store, xasprintf ("/dev/%s", host_devices[i]));
@@ -412,23 +446,28 @@ mounts_plan (const struct mounts_spec *spec, size_t *n, char ***store)
           (struct mount_op){ OP_DEVPTS, NULL, "/dev/pts", .nosuid = true, .noexec = true,
                              .data = spec->gid5_mapped ? "newinstance,ptmxmode=0666,mode=0620,gid=5"
                                                        : "newinstance,ptmxmode=0666,mode=0620" });
-  add_op (&ops, n, (struct mount_op){ OP_TMPFS, NULL, "/dev/shm", .nosuid = true, .nodev = true,
-                                      .noexec = true, .data = "mode=1777,size=65536k" });
-  add_op (&ops, n, (struct mount_op){ OP_MQUEUE, NULL, "/dev/mqueue", .nosuid = true,
-                                      .nodev = true, .noexec = true });
+  add_op (&ops, n,
+          (struct mount_op){ OP_TMPFS, NULL, "/dev/shm", .nosuid = true, .nodev = true,
+                             .noexec = true, .data = "mode=1777,size=65536k" });
+  add_op (&ops, n,
+          (struct mount_op){ OP_MQUEUE, NULL, "/dev/mqueue", .nosuid = true, .nodev = true,
+                             .noexec = true });
   for (size_t i = 0; i < ARRAY_SIZE (links); i++)
     add_op (&ops, n, (struct mount_op){ OP_SYMLINK, links[i].source, links[i].target });
-  add_op (&ops, n, (struct mount_op){ OP_SYSFS, NULL, "/sys", .readonly = true, .nosuid = true,
-                                      .nodev = true, .noexec = true, .fresh = spec->netns });
+  add_op (&ops, n,
+          (struct mount_op){ OP_SYSFS, NULL, "/sys", .readonly = true, .nosuid = true,
+                             .nodev = true, .noexec = true, .fresh = spec->netns });
   for (size_t i = 0; i < ARRAY_SIZE (etc_files); i++)
     add_op (&ops, n,
-            (struct mount_op){ OP_BIND, keep (store, xasprintf ("%s/%s", spec->rundir, etc_files[i])),
+            (struct mount_op){ OP_BIND,
+                               keep (store, xasprintf ("%s/%s", spec->etcdir, etc_files[i])),
                                keep (store, xasprintf ("/etc/%s", etc_files[i])) });
   for (size_t i = 0; i < spec->n_user; i++)
     {
       const struct rl_mount *m = &spec->user[i];
       if (m->type == MOUNT_BIND)
-        add_op (&ops, n, (struct mount_op){ OP_BIND, m->source, m->target, .readonly = m->readonly });
+        add_op (&ops, n,
+                (struct mount_op){ OP_BIND, m->source, m->target, .readonly = m->readonly });
       else
         {
           char *data = m->size ? xasprintf ("mode=%o,size=%llu", m->mode, m->size)

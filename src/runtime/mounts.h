@@ -23,11 +23,20 @@ struct rootfs_spec
   char **layers;         /* absolute layer trees, bottom first */
   int ctrfd;             /* the container's store directory */
   const char *ctrdir;    /* and its absolute path */
+  const char *target;    /* where to mount it (a directory of the scratch) */
+  bool transient;        /* --rm: the upper need not survive a crash */
 };
 
-/* Mount the root file system; returns an O_DIRECTORY fd on its top (a mount
- * point, ready for pivot_root) and the driver that did it in *used. */
+/* Mount the root file system on r->target; returns an O_DIRECTORY fd on it
+ * (ready for pivot_root) and the driver that did it in *used. */
 int rootfs_mount (const struct rootfs_spec *r, enum rl_driver *used, rl_error_t *err);
+
+/* The container's scratch: a small tmpfs mounted on path in the container's
+ * mount namespace only.  It holds the generated /etc files and the directory
+ * the root is mounted on, so that no mount point is left on the host's file
+ * system: removing a container's files never has to detach mounts of a
+ * namespace that is still being torn down, and a killed rl leaves nothing. */
+int mounts_scratch (const char *path, rl_error_t *err);
 
 /* vfs: the layers copied, bottom first, into dirfd/name (made once: an
  * existing copy is kept), with whiteouts and opaque directories applied. */
@@ -35,13 +44,13 @@ int vfs_make_rootfs (int dirfd, const char *name, char *const *layers, rl_error_
 
 enum mount_op_type
 {
-  OP_PROC,       /* a new proc, else a recursive bind of the host's */
+  OP_PROC, /* a new proc, else a recursive bind of the host's */
   OP_TMPFS,
   OP_DEVPTS,
-  OP_MQUEUE,     /* skipped when refused */
-  OP_SYSFS,      /* a new sysfs (own network namespace), else the host's, read-only */
-  OP_BIND,       /* source: a host path (recursive) */
-  OP_SYMLINK,    /* source: the link's text */
+  OP_MQUEUE,  /* skipped when refused */
+  OP_SYSFS,   /* a new sysfs (own network namespace), else the host's, read-only */
+  OP_BIND,    /* source: a host path (recursive) */
+  OP_SYMLINK, /* source: the link's text */
 };
 
 struct mount_op
@@ -58,7 +67,7 @@ struct mounts_spec
 {
   bool netns;         /* own network namespace: a fresh sysfs works */
   bool gid5_mapped;   /* devpts gid=5 (tty) only when that gid exists */
-  const char *rundir; /* holds the generated hostname, hosts, resolv.conf */
+  const char *etcdir; /* holds the generated hostname, hosts, resolv.conf */
   const struct rl_mount *user;
   size_t n_user;
 };

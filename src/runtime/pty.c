@@ -78,7 +78,7 @@ fd_send (int sock, const void *data, size_t len, int fd)
     char buf[CMSG_SPACE (sizeof (int))];
     struct cmsghdr align;
   } u;
-  struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
+  struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
   ssize_t r;
 
@@ -109,8 +109,8 @@ fd_recv (int sock, void *data, size_t len, int *fd)
     struct cmsghdr align;
   } u;
   struct iovec iov = { .iov_base = data, .iov_len = len };
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof u.buf };
+  struct msghdr msg
+      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
   ssize_t r;
 
   *fd = -1;

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "runtime/run.h"
 #include "image/image.h"
+#include "runtime/caps.h"
 #include "runtime/container.h"
 #include "runtime/idmap.h"
 #include "runtime/mounts.h"
@@ -73,8 +74,7 @@ struct run_ctx
   struct rl_container c;
   int ctrfd;
   char *ctrdir;
-  char *rundir_rel; /* "containers/ID" below the runroot */
-  char *rundir;
+  char *rundir_rel; /* "containers/ID" below the runroot: the live state */
   char *hostname;
   enum rl_driver driver;
   int sock[2];
@@ -83,8 +83,7 @@ struct run_ctx
 
 /* ---- the child ------------------------------------------------------- */
 
-static void __attribute__ ((noreturn))
-child_fail (int sock, int status, rl_error_t *err)
+static void __attribute__ ((noreturn)) child_fail (int sock, int status, rl_error_t *err)
 {
   cleanup_free char *msg = xasprintf ("E%03d%s", status, *err ? (*err)->msg : "failed");
   /* Setup errors carry rl's status; exec errors their own. */
@@ -153,8 +152,9 @@ resolv_conf (bool host_network)
   return out;
 }
 
+/* Into dir, the scratch of the container's own mount namespace. */
 static int
-write_etc_files (struct run_ctx *x, rl_error_t *err)
+write_etc_files (struct run_ctx *x, const char *dir, rl_error_t *err)
 {
   cleanup_close int dfd = -1;
   cleanup_free char *hostname = xasprintf ("%s\n", x->hostname);
@@ -168,14 +168,12 @@ write_etc_files (struct run_ctx *x, rl_error_t *err)
                        "::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n"
                        "127.0.1.1\t%s\n",
                        x->hostname);
-  if (mkdirat (x->st->runfd, x->rundir_rel, 0700) < 0 && errno != EEXIST)
-    return rl_error (err, errno, "mkdir `%s`", x->rundir);
-  dfd = openat (x->st->runfd, x->rundir_rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
-    return rl_error (err, errno, "open `%s`", x->rundir);
+    return rl_error (err, errno, "open `%s`", dir);
   if (write_text (dfd, "hostname", hostname, err) < 0 || write_text (dfd, "hosts", hosts, err) < 0
       || write_text (dfd, "resolv.conf", resolv, err) < 0)
-    return rl_error_wrap (err, "`%s`", x->rundir);
+    return -1;
   return 0;
 }
 
@@ -197,8 +195,7 @@ loopback_up (rl_error_t *err)
 }
 
 /* execvpe() would search the caller's PATH: search the container's. */
-static void __attribute__ ((noreturn))
-exec_command (char **cmd, char **env, int sock)
+static void __attribute__ ((noreturn)) exec_command (char **cmd, char **env, int sock)
 {
   const char *path = env_get (env, "PATH");
   rl_error_t err = NULL;
@@ -223,7 +220,7 @@ exec_command (char **cmd, char **env, int sock)
       cleanup_free char *file = NULL;
 
       /* An empty entry means the working directory, as in execvp(). */
-      file = end == p ? xstrdup (cmd[0]) : xasprintf ("%.*s/%s", (int) (end - p), p, cmd[0]);
+      file = end == p ? xstrdup (cmd[0]) : xasprintf ("%.*s/%s", (int)(end - p), p, cmd[0]);
       execve (file, cmd, env);
       e = errno;
       if (e == EACCES)
@@ -240,21 +237,19 @@ exec_command (char **cmd, char **env, int sock)
   if (denied)
     rl_error_status (&err, RL_EXIT_CANNOT_INVOKE, EACCES, "exec `%s`", cmd[0]);
   else
-    rl_error_status (&err, RL_EXIT_NOT_FOUND, 0, "executable file `%s` not found in $PATH",
-                     cmd[0]);
+    rl_error_status (&err, RL_EXIT_NOT_FOUND, 0, "executable file `%s` not found in $PATH", cmd[0]);
   child_fail (sock, err->status, &err);
 }
 
 static void
 noop_handler (int sig)
 {
-  (void) sig;
+  (void)sig;
 }
 
 /* --init: stay PID 1, run the command as a child, pass signals on, reap
  * every orphan, and exit with the command's status. */
-static void __attribute__ ((noreturn))
-run_init (char **cmd, char **env, int sock, int slave)
+static void __attribute__ ((noreturn)) run_init (char **cmd, char **env, int sock, int slave)
 {
   struct sigaction sa = { .sa_handler = noop_handler };
   sigset_t set, empty;
@@ -338,22 +333,21 @@ switch_user (const struct run_ctx *x, enum idmap_mode mode, const struct rl_user
   if (setresgid (u->gid, u->gid, u->gid) < 0)
     {
       if (errno == EINVAL)
-        return rl_error (err, 0, "user `%s`: gid %u is not mapped in the container (%lu ids)",
-                         spec, (unsigned) u->gid, idmap_size (&x->m));
-      return rl_error (err, errno, "setgid %u", (unsigned) u->gid);
+        return rl_error (err, 0, "user `%s`: gid %u is not mapped in the container (%lu ids)", spec,
+                         (unsigned)u->gid, idmap_size (&x->m));
+      return rl_error (err, errno, "setgid %u", (unsigned)u->gid);
     }
   if (setresuid (u->uid, u->uid, u->uid) < 0)
     {
       if (errno == EINVAL)
-        return rl_error (err, 0, "user `%s`: uid %u is not mapped in the container (%lu ids)",
-                         spec, (unsigned) u->uid, idmap_size (&x->m));
-      return rl_error (err, errno, "setuid %u", (unsigned) u->uid);
+        return rl_error (err, 0, "user `%s`: uid %u is not mapped in the container (%lu ids)", spec,
+                         (unsigned)u->uid, idmap_size (&x->m));
+      return rl_error (err, errno, "setuid %u", (unsigned)u->uid);
     }
   return 0;
 }
 
-static void __attribute__ ((noreturn))
-child_main (struct run_ctx *x)
+static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
 {
   struct run_spec *s = x->spec;
   const struct rl_image_config *ic = &x->img->config;
@@ -363,7 +357,8 @@ child_main (struct run_ctx *x)
   rl_error_t err = NULL;
   struct go_msg go;
   struct rl_user user = { 0 };
-  struct rootfs_spec rs = { x->driver, x->layers, x->ctrfd, x->ctrdir };
+  cleanup_free char *target = xasprintf ("%s/root", x->st->runroot);
+  struct rootfs_spec rs = { x->driver, x->layers, -1, x->ctrdir, target, s->rm };
   struct mounts_spec ms;
   struct mount_op *ops;
   struct seccomp_opts sc = { 0 };
@@ -377,17 +372,27 @@ child_main (struct run_ctx *x)
   /* Should rl die before the command runs, the container dies too. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   close (x->sock[0]);
+  /* Signals our caller ignored (a shell's background job ignores SIGINT
+   * and SIGQUIT) would stay ignored across exec: the command starts clean. */
+  for (int sig = 1; sig < NSIG; sig++)
+    {
+      struct sigaction sa;
+      if (sigaction (sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+        signal (sig, SIG_DFL);
+    }
+  sigemptyset (&x->oldmask);
   sigprocmask (SIG_SETMASK, &x->oldmask, NULL);
   if (recv (sock, &go, sizeof go, 0) != sizeof go)
     _exit (RL_EXIT_FAILURE);
 
-  if (write_etc_files (x, &err) < 0)
-    child_fail (sock, RL_EXIT_FAILURE, &err);
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     {
       rl_error (&err, errno, "make mounts private");
       child_fail (sock, RL_EXIT_FAILURE, &err);
     }
+  /* The runroot is ours and never removed: a good place for the scratch. */
+  if (mounts_scratch (x->st->runroot, &err) < 0 || write_etc_files (x, x->st->runroot, &err) < 0)
+    child_fail (sock, RL_EXIT_FAILURE, &err);
   /* An fd opened before the clone walks the mounts of rl's namespace, not
    * ours: the mounts we make would not be found through it. */
   rs.ctrfd = open (x->ctrdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -406,7 +411,7 @@ child_main (struct run_ctx *x)
     child_fail (sock, RL_EXIT_FAILURE, &err);
   ms = (struct mounts_spec){ .netns = s->network != NETWORK_HOST,
                              .gid5_mapped = go.mode != IDMAP_SINGLE && idmap_size (&x->m) > 5,
-                             .rundir = x->rundir,
+                             .etcdir = x->st->runroot,
                              .user = s->mounts,
                              .n_user = s->n_mounts };
   ops = mounts_plan (&ms, &n_ops, &store);
@@ -474,6 +479,11 @@ child_main (struct run_ctx *x)
       close (null);
     }
 
+  /* Podman's default set: no CAP_SYS_ADMIN, so what rl mounted read-only
+   * stays so.  The command gets the bounding set at exec; we keep ours
+   * until then (seccomp and --init still need them). */
+  if (caps_drop_bounding (CAPS_DEFAULT, &err) < 0)
+    child_fail (sock, RL_EXIT_FAILURE, &err);
   if (switch_user (x, go.mode, &user, user_spec, &err) < 0)
     child_fail (sock, RL_EXIT_FAILURE, &err);
   /* A change of credentials clears the parent-death signal: set it again,
@@ -490,7 +500,9 @@ child_main (struct run_ctx *x)
       child_fail (sock, RL_EXIT_FAILURE, &err);
     }
   env = run_environment (s, ic->env, x->hostname,
-                         user.home ? user.home : user.uid == 0 ? "/root" : "/");
+                         user.home       ? user.home
+                         : user.uid == 0 ? "/root"
+                                         : "/");
   /* No fd of rl's reaches the command (the socket closes on exec too). */
   syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   sc.root_emulation = go.mode == IDMAP_SINGLE;
@@ -514,7 +526,7 @@ clone_child (unsigned long flags, int *pidfd)
 {
   struct clone_args_v0 a = {
     .flags = flags | CLONE_PIDFD,
-    .pidfd = (uint64_t) (uintptr_t) pidfd,
+    .pidfd = (uint64_t)(uintptr_t)pidfd,
     .exit_signal = SIGCHLD,
   };
   pid_t pid;
@@ -588,7 +600,8 @@ handle_message (struct monitor *mo, struct run_ctx *x)
         live.started = now_ns ();
         live.driver = mo->driver;
         /* Without it ps only misses the container: not worth failing. */
-        if (container_write_live (x->st, x->c.id, &live, &e) < 0)
+        if ((mkdirat (x->st->runfd, x->rundir_rel, 0700) < 0 && errno != EEXIST)
+            || container_write_live (x->st, x->c.id, &live, &e) < 0)
           rl_error_free (&e);
       }
       break;
@@ -627,7 +640,7 @@ handle_signals (struct monitor *mo)
   struct signalfd_siginfo si[8];
   ssize_t n = read (mo->sigfd, si, sizeof si);
 
-  for (ssize_t i = 0; i < n / (ssize_t) sizeof si[0]; i++)
+  for (ssize_t i = 0; i < n / (ssize_t)sizeof si[0]; i++)
     {
       int sig = si[i].ssi_signo;
       if (sig == SIGCHLD)
@@ -743,9 +756,11 @@ finish (struct run_ctx *x, int exit_code, const char *driver, int64_t started, i
       return;
     }
   {
-    struct container_state s = { .status = CTR_EXITED, .exit_code = exit_code,
-                                 .started = started, .finished = now_ns (),
-                                 .driver = (char *) driver };
+    struct container_state s = { .status = CTR_EXITED,
+                                 .exit_code = exit_code,
+                                 .started = started,
+                                 .finished = now_ns (),
+                                 .driver = (char *)driver };
     if (container_write_exit (x->st, x->c.id, &s, &e) < 0)
       rl_error_free (&e); /* removed meanwhile by `rl rm -f` */
   }
@@ -782,7 +797,6 @@ run_ctx_prepare (struct run_ctx *x, struct rl_globals *g, rl_error_t *err)
     return -1;
   x->ctrdir = xasprintf ("%s/containers/%s", x->st->root, x->c.id);
   x->rundir_rel = xasprintf ("containers/%s", x->c.id);
-  x->rundir = xasprintf ("%s/%s", x->st->runroot, x->rundir_rel);
   x->hostname = default_hostname (x);
   return 0;
 }
@@ -800,7 +814,6 @@ run_ctx_clear (struct run_ctx *x)
     close (x->ctrfd);
   free (x->ctrdir);
   free (x->rundir_rel);
-  free (x->rundir);
   free (x->hostname);
 }
 
@@ -809,11 +822,12 @@ run_container (struct rl_globals *g, struct run_spec *spec, rl_error_t *err)
 {
   struct rl_store st;
   struct run_ctx x = { .spec = spec, .st = &st, .ctrfd = -1, .sock = { -1, -1 } };
-  struct monitor mo = { .pidfd = -1, .sock = -1, .sigfd = -1, .tty = spec->tty,
-                        .interactive = spec->interactive };
+  struct monitor mo = {
+    .pidfd = -1, .sock = -1, .sigfd = -1, .tty = spec->tty, .interactive = spec->interactive
+  };
   cleanup_close int userns_fd = -1;
-  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
-                        | CLONE_NEWCGROUP;
+  unsigned long flags
+      = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   struct go_msg go = { 0 };
   sigset_t mask;
   int64_t started;

@@ -79,7 +79,7 @@ parse_size (const char *s, unsigned long long *out)
   char *end;
   unsigned long long v;
 
-  if (s == NULL || !isdigit ((unsigned char) *s))
+  if (s == NULL || !isdigit ((unsigned char)*s))
     return false;
   errno = 0;
   v = strtoull (s, &end, 10);
@@ -91,7 +91,7 @@ parse_size (const char *s, unsigned long long *out)
       return true;
     }
   for (size_t i = 0; i < ARRAY_SIZE (units); i++)
-    if (tolower ((unsigned char) *end) == units[i].c
+    if (tolower ((unsigned char)*end) == units[i].c
         && (end[1] == '\0' || ((end[1] == 'b' || end[1] == 'B') && end[2] == '\0')))
       {
         if (v > (~0ULL >> units[i].shift))
@@ -159,7 +159,7 @@ tmpfs_option (struct rl_mount *m, const char *o, rl_error_t *err)
   for (size_t i = 0; i < ARRAY_SIZE (flags); i++)
     if (strcmp (o, flags[i].name) == 0)
       {
-        *(bool *) ((char *) m + flags[i].off) = flags[i].value;
+        *(bool *)((char *)m + flags[i].off) = flags[i].value;
         return 0;
       }
   if (str_has_prefix (o, "size="))
@@ -187,8 +187,8 @@ parse_volume (const char *arg, struct rl_mount *m, rl_error_t *err)
   m->type = MOUNT_BIND;
   ctr = strchr (copy, ':');
   if (ctr == NULL)
-    return rl_error (err, 0,
-                     "volume `%s`: anonymous volumes are not supported yet; use HOST:CTR", arg);
+    return rl_error (err, 0, "volume `%s`: anonymous volumes are not supported yet; use HOST:CTR",
+                     arg);
   *ctr++ = '\0';
   opts = strchr (ctr, ':');
   if (opts)
@@ -358,7 +358,7 @@ void
 env_set (char ***env, const char *kv)
 {
   const char *eq = strchr (kv, '=');
-  size_t n = eq ? (size_t) (eq - kv) : strlen (kv);
+  size_t n = eq ? (size_t)(eq - kv) : strlen (kv);
 
   for (size_t i = 0; *env && (*env)[i]; i++)
     if (strncmp ((*env)[i], kv, n) == 0 && (*env)[i][n] == '=')
@@ -375,14 +375,14 @@ static int
 env_arg (char ***env, const char *arg, const char *what, rl_error_t *err)
 {
   const char *eq = strchr (arg, '=');
-  size_t n = eq ? (size_t) (eq - arg) : strlen (arg);
+  size_t n = eq ? (size_t)(eq - arg) : strlen (arg);
   const char *v;
 
   if (n == 0)
     return rl_error (err, 0, "%s: invalid environment variable `%s`", what, arg);
   for (size_t i = 0; i < n; i++)
-    if (isspace ((unsigned char) arg[i]))
-      return rl_error (err, 0, "%s: variable `%.*s` contains whitespace", what, (int) n, arg);
+    if (isspace ((unsigned char)arg[i]))
+      return rl_error (err, 0, "%s: variable `%.*s` contains whitespace", what, (int)n, arg);
   if (eq)
     {
       strv_add (env, arg);
@@ -403,7 +403,7 @@ env_file_parse (const char *text, const char *what, char ***env, rl_error_t *err
   while (*p)
     {
       const char *nl = strchr (p, '\n');
-      size_t len = nl ? (size_t) (nl - p) : strlen (p);
+      size_t len = nl ? (size_t)(nl - p) : strlen (p);
       cleanup_free char *line = xstrndup (p, len);
       char *s = line;
 
@@ -411,7 +411,7 @@ env_file_parse (const char *text, const char *what, char ***env, rl_error_t *err
       p += len + (nl ? 1 : 0);
       if (len && line[len - 1] == '\r')
         line[len - 1] = '\0';
-      while (isspace ((unsigned char) *s))
+      while (isspace ((unsigned char)*s))
         s++;
       if (*s == '\0' || *s == '#')
         continue;
@@ -465,10 +465,10 @@ parse_entrypoint (const char *arg, char ***out, rl_error_t *err)
 static bool
 valid_name (const char *s)
 {
-  if (!isalnum ((unsigned char) *s))
+  if (!isalnum ((unsigned char)*s))
     return false;
   for (s++; *s; s++)
-    if (!isalnum ((unsigned char) *s) && *s != '_' && *s != '.' && *s != '-')
+    if (!isalnum ((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
       return false;
   return true;
 }
@@ -503,10 +503,8 @@ static const struct rl_opt run_opts[] = {
     O_ENV },
   { "env-file", 0, "FILE", "read environment variables from FILE, one KEY=VALUE a line",
     O_ENV_FILE },
-  { "workdir", 'w', "DIR", "working directory in the container (created if missing)",
-    O_WORKDIR },
-  { "user", 'u', "USER[:GROUP]", "user name or uid, and group name or gid, in the image",
-    O_USER },
+  { "workdir", 'w', "DIR", "working directory in the container (created if missing)", O_WORKDIR },
+  { "user", 'u', "USER[:GROUP]", "user name or uid, and group name or gid, in the image", O_USER },
   { "entrypoint", 0, "CMD", "replace the image's entrypoint (\"\" clears it)", O_ENTRYPOINT },
   { "hostname", 'h', "NAME", "the container's host name", O_HOSTNAME },
   { "volume", 'v', "HOST:CTR[:ro|rw]", "bind-mount a host path", O_VOLUME },

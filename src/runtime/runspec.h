@@ -51,19 +51,19 @@ struct rl_mount
 struct run_spec
 {
   bool interactive, tty, rm, init;
-  char *name;            /* NULL: a random one */
-  char **env;            /* -e and --env-file, "K=V", in the order Docker applies them */
-  char *workdir;         /* NULL: the image's */
-  char *user;            /* NULL: the image's */
-  char **entrypoint;     /* --entrypoint as a vector, valid when entrypoint_set */
+  char *name;        /* NULL: a random one */
+  char **env;        /* -e and --env-file, "K=V", in the order Docker applies them */
+  char *workdir;     /* NULL: the image's */
+  char *user;        /* NULL: the image's */
+  char **entrypoint; /* --entrypoint as a vector, valid when entrypoint_set */
   bool entrypoint_set;
-  char *hostname;        /* NULL: the short id */
+  char *hostname; /* NULL: the short id */
   struct rl_mount *mounts;
   size_t n_mounts;
   enum rl_network network;
-  char *storage_driver;  /* NULL: the global option, else auto */
+  char *storage_driver; /* NULL: the global option, else auto */
   char *image;
-  char **args;           /* COMMAND [ARG...] (may be empty) */
+  char **args; /* COMMAND [ARG...] (may be empty) */
 };
 
 void run_spec_clear (struct run_spec *s);

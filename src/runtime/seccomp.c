@@ -9,10 +9,10 @@
 /* Root emulation: these return 0 and change nothing.  Unknown names (say
  * the 32-bit chown32 on x86-64) are skipped by the resolver. */
 static const char *const root_emulation_calls[] = {
-  "chown",    "fchown",   "lchown",    "fchownat",  "chown32",  "fchown32", "lchown32",
-  "setuid",   "setgid",   "setuid32",  "setgid32",  "setreuid", "setregid", "setreuid32",
-  "setregid32", "setresuid", "setresgid", "setresuid32", "setresgid32", "setgroups",
-  "setgroups32", "setfsuid", "setfsgid", "setfsuid32", "setfsgid32",
+  "chown",      "fchown",    "lchown",     "fchownat",    "chown32",     "fchown32",  "lchown32",
+  "setuid",     "setgid",    "setuid32",   "setgid32",    "setreuid",    "setregid",  "setreuid32",
+  "setregid32", "setresuid", "setresgid",  "setresuid32", "setresgid32", "setgroups", "setgroups32",
+  "setfsuid",   "setfsgid",  "setfsuid32", "setfsgid32",
 };
 
 static void

@@ -203,8 +203,8 @@ userdb_resolve (const char *spec, const char *passwd, const char *group, struct 
         {
           free (pq.pw_name);
           rl_user_clear (out);
-          return rl_error (err, 0,
-                           "unable to find group `%s`: no matching entries in group file", grp);
+          return rl_error (err, 0, "unable to find group `%s`: no matching entries in group file",
+                           grp);
         }
       out->gid = gq.gid;
     }

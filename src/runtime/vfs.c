@@ -46,8 +46,8 @@ is_overlay_xattr (const char *name)
 static bool
 is_opaque (int dirfd)
 {
-  static const char *const names[] = { "user.overlay.opaque", "trusted.overlay.opaque",
-                                       "user.fuseoverlayfs.opaque" };
+  static const char *const names[]
+      = { "user.overlay.opaque", "trusted.overlay.opaque", "user.fuseoverlayfs.opaque" };
   struct stat sb;
   char v;
 
@@ -192,7 +192,7 @@ copy_entry (struct vfs_ctx *ctx, int srcfd, int dstfd, const char *name, const c
     case S_IFCHR:
       if (sb.st_rdev == makedev (0, 0))
         return rm_rf_at (dstfd, name, err); /* a whiteout */
-      return 0; /* devices cannot be made in a user namespace */
+      return 0;                             /* devices cannot be made in a user namespace */
     case S_IFBLK:
     case S_IFSOCK:
       return 0;

@@ -1,0 +1,391 @@
+/* Unit tests of the runtime's pure parts: `rl run` options, -v/--mount/
+ * --tmpfs, env files, the command and environment rules, and user lookup
+ * in an image's passwd and group text. */
+#include "config.h"
+#include "runtime/runspec.h"
+#include "runtime/userdb.h"
+#include "util/util.h"
+#include "unit.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+static int
+parse (struct run_spec *s, rl_error_t *err, ...)
+{
+  char *argv[64];
+  int argc = 0;
+  bool help = false;
+  va_list ap;
+  const char *a;
+
+  argv[argc++] = (char *)"run";
+  va_start (ap, err);
+  while ((a = va_arg (ap, const char *)) != NULL)
+    argv[argc++] = (char *)a;
+  va_end (ap);
+  argv[argc] = NULL;
+  return run_spec_parse (s, argc, argv, &help, err);
+}
+
+static void
+test_run_options (void)
+{
+  struct run_spec s;
+  rl_error_t err = NULL;
+
+  CHECK (parse (&s, &err, "-it", "--rm", "--name", "web", "-e", "A=1", "-w", "/srv", "-u",
+                "alice:users", "-h", "box", "--network", "host", "--init", "bb", "sh", "-c",
+                "echo hi", NULL)
+         == 0);
+  CHECK (s.interactive && s.tty && s.rm && s.init);
+  CHECK_STR (s.name, "web");
+  CHECK_STR (s.workdir, "/srv");
+  CHECK_STR (s.user, "alice:users");
+  CHECK_STR (s.hostname, "box");
+  CHECK (s.network == NETWORK_HOST);
+  CHECK_STR (s.image, "bb");
+  CHECK (strv_len (s.args) == 3);
+  CHECK_STR (s.args[2], "echo hi");
+  CHECK_STR (s.env[0], "A=1");
+  run_spec_clear (&s);
+
+  /* Options after the image belong to the command. */
+  CHECK (parse (&s, &err, "bb", "ls", "-l", NULL) == 0);
+  CHECK (!s.interactive);
+  CHECK_STR (s.args[1], "-l");
+  CHECK (s.network == NETWORK_NONE);
+  run_spec_clear (&s);
+
+  CHECK (parse (&s, &err, "--bogus", "bb", NULL) < 0);
+  CHECK (err && strstr (err->msg, "--bogus"));
+  rl_error_free (&err);
+  run_spec_clear (&s);
+
+  CHECK (parse (&s, &err, "--network", "bridge", "bb", NULL) < 0);
+  CHECK (err && strstr (err->msg, "bridge"));
+  rl_error_free (&err);
+  run_spec_clear (&s);
+
+  CHECK (parse (&s, &err, "--storage-driver", "btrfs", "bb", NULL) < 0);
+  rl_error_free (&err);
+  run_spec_clear (&s);
+
+  CHECK (parse (&s, &err, "--name", "-bad", "bb", NULL) < 0);
+  rl_error_free (&err);
+  run_spec_clear (&s);
+
+  CHECK (parse (&s, &err, "-w", "relative", "bb", NULL) < 0);
+  rl_error_free (&err);
+  run_spec_clear (&s);
+
+  CHECK (parse (&s, &err, "-i", NULL) < 0);
+  CHECK (err && strstr (err->msg, "image"));
+  rl_error_free (&err);
+  run_spec_clear (&s);
+}
+
+static void
+test_env_options (void)
+{
+  struct run_spec s;
+  rl_error_t err = NULL;
+
+  setenv ("RL_TEST_FROM_CALLER", "yes", 1);
+  unsetenv ("RL_TEST_UNSET");
+  CHECK (parse (&s, &err, "-e", "RL_TEST_FROM_CALLER", "-e", "RL_TEST_UNSET", "-eB=2", "--env",
+                "C=x=y", "bb", NULL)
+         == 0);
+  CHECK (strv_len (s.env) == 3);
+  CHECK_STR (env_get (s.env, "RL_TEST_FROM_CALLER"), "yes");
+  CHECK (env_get (s.env, "RL_TEST_UNSET") == NULL);
+  CHECK_STR (env_get (s.env, "B"), "2");
+  CHECK_STR (env_get (s.env, "C"), "x=y");
+  run_spec_clear (&s);
+
+  CHECK (parse (&s, &err, "-e", "=x", "bb", NULL) < 0);
+  rl_error_free (&err);
+  run_spec_clear (&s);
+}
+
+static void
+test_env_file (void)
+{
+  char **env = NULL;
+  rl_error_t err = NULL;
+
+  setenv ("RL_TEST_FILE_VAR", "from-caller", 1);
+  CHECK (env_file_parse ("# comment\n\nA=1\n  B=two words\r\nRL_TEST_FILE_VAR\nRL_TEST_NOPE\nC=",
+                         "f", &env, &err)
+         == 0);
+  CHECK (strv_len (env) == 4);
+  CHECK_STR (env_get (env, "A"), "1");
+  CHECK_STR (env_get (env, "B"), "two words");
+  CHECK_STR (env_get (env, "RL_TEST_FILE_VAR"), "from-caller");
+  CHECK_STR (env_get (env, "C"), "");
+  strv_free (env);
+  env = NULL;
+
+  CHECK (env_file_parse ("A=1\nBAD KEY=2\n", "envf", &env, &err) < 0);
+  CHECK (err && strstr (err->msg, "envf:2"));
+  rl_error_free (&err);
+  strv_free (env);
+}
+
+static void
+test_volume (void)
+{
+  struct rl_mount m;
+  rl_error_t err = NULL;
+
+  CHECK (parse_volume ("/srv/data:/data", &m, &err) == 0);
+  CHECK (m.type == MOUNT_BIND && !m.readonly);
+  CHECK_STR (m.source, "/srv/data");
+  CHECK_STR (m.target, "/data");
+  rl_mount_clear (&m);
+
+  CHECK (parse_volume ("/srv:/srv:ro", &m, &err) == 0);
+  CHECK (m.readonly);
+  rl_mount_clear (&m);
+
+  CHECK (parse_volume ("/srv:/srv:rw,z", &m, &err) == 0);
+  CHECK (!m.readonly);
+  rl_mount_clear (&m);
+
+  CHECK (parse_volume ("myvol:/data", &m, &err) < 0);
+  CHECK (err && strstr (err->msg, "named volumes"));
+  rl_error_free (&err);
+  CHECK (parse_volume ("./rel:/data", &m, &err) < 0);
+  rl_error_free (&err);
+  CHECK (parse_volume ("/data", &m, &err) < 0);
+  rl_error_free (&err);
+  CHECK (parse_volume ("/a:rel", &m, &err) < 0);
+  rl_error_free (&err);
+  CHECK (parse_volume ("/a:/b:bogus", &m, &err) < 0);
+  CHECK (err && strstr (err->msg, "bogus"));
+  rl_error_free (&err);
+}
+
+static void
+test_mount (void)
+{
+  struct rl_mount m;
+  rl_error_t err = NULL;
+
+  CHECK (parse_mount ("type=bind,source=/a,target=/b,readonly", &m, &err) == 0);
+  CHECK (m.type == MOUNT_BIND && m.readonly);
+  CHECK_STR (m.source, "/a");
+  CHECK_STR (m.target, "/b");
+  rl_mount_clear (&m);
+
+  CHECK (parse_mount ("type=bind,src=/a,dst=/b,ro=false", &m, &err) == 0);
+  CHECK (!m.readonly);
+  rl_mount_clear (&m);
+
+  CHECK (parse_mount ("type=tmpfs,destination=/scratch,tmpfs-size=64m,tmpfs-mode=700", &m, &err)
+         == 0);
+  CHECK (m.type == MOUNT_TMPFS);
+  CHECK (m.size == 64ULL << 20);
+  CHECK (m.mode == 0700);
+  CHECK_STR (m.target, "/scratch");
+  rl_mount_clear (&m);
+
+  CHECK (parse_mount ("type=volume,target=/x", &m, &err) < 0);
+  rl_error_free (&err);
+  CHECK (parse_mount ("source=/a,target=/b", &m, &err) < 0);
+  rl_error_free (&err);
+  CHECK (parse_mount ("type=bind,target=/b", &m, &err) < 0);
+  rl_error_free (&err);
+  CHECK (parse_mount ("type=tmpfs,target=/b,tmpfs-size=lots", &m, &err) < 0);
+  rl_error_free (&err);
+  CHECK (parse_mount ("type=bind,source=/a,target=/b,color=red", &m, &err) < 0);
+  CHECK (err && strstr (err->msg, "color"));
+  rl_error_free (&err);
+}
+
+static void
+test_tmpfs (void)
+{
+  struct rl_mount m;
+  rl_error_t err = NULL;
+
+  CHECK (parse_tmpfs ("/run", &m, &err) == 0);
+  CHECK (m.type == MOUNT_TMPFS && m.mode == 01777 && m.noexec && m.nosuid && m.nodev);
+  CHECK (m.size == 0);
+  rl_mount_clear (&m);
+
+  CHECK (parse_tmpfs ("/run:rw,exec,size=1g,mode=755", &m, &err) == 0);
+  CHECK (!m.noexec && m.nosuid);
+  CHECK (m.size == 1ULL << 30);
+  CHECK (m.mode == 0755);
+  rl_mount_clear (&m);
+
+  CHECK (parse_tmpfs ("run", &m, &err) < 0);
+  rl_error_free (&err);
+  CHECK (parse_tmpfs ("/run:size=x", &m, &err) < 0);
+  rl_error_free (&err);
+}
+
+static void
+test_parse_size (void)
+{
+  unsigned long long v;
+
+  CHECK (parse_size ("4096", &v) && v == 4096);
+  CHECK (parse_size ("64k", &v) && v == 65536);
+  CHECK (parse_size ("2MB", &v) && v == 2ULL << 20);
+  CHECK (parse_size ("1G", &v) && v == 1ULL << 30);
+  CHECK (!parse_size ("", &v));
+  CHECK (!parse_size ("12q", &v));
+  CHECK (!parse_size ("-1", &v));
+}
+
+static void
+test_command (void)
+{
+  char *ep[] = { (char *)"/entry", (char *)"--flag", NULL };
+  char *cmd[] = { (char *)"default", NULL };
+  struct run_spec s = { 0 };
+  char *args[] = { (char *)"mine", NULL };
+  char *empty_ep[] = { NULL };
+  char *new_ep[] = { (char *)"/other", NULL };
+  char **c;
+
+  c = run_command (&s, ep, cmd);
+  CHECK (strv_len (c) == 3);
+  CHECK_STR (c[2], "default");
+  strv_free (c);
+
+  s.args = args;
+  c = run_command (&s, ep, cmd);
+  CHECK (strv_len (c) == 3);
+  CHECK_STR (c[2], "mine");
+  strv_free (c);
+
+  /* --entrypoint drops the image's Cmd, as Docker does. */
+  s.args = NULL;
+  s.entrypoint_set = true;
+  s.entrypoint = new_ep;
+  c = run_command (&s, ep, cmd);
+  CHECK (strv_len (c) == 1);
+  CHECK_STR (c[0], "/other");
+  strv_free (c);
+
+  /* --entrypoint "" and no arguments: nothing to run. */
+  s.entrypoint = empty_ep;
+  c = run_command (&s, ep, cmd);
+  CHECK (c == NULL);
+
+  s.entrypoint_set = false;
+  c = run_command (&s, NULL, NULL);
+  CHECK (c == NULL);
+}
+
+static void
+test_environment (void)
+{
+  char *img_env[] = { (char *)"PATH=/img/bin", (char *)"A=image", (char *)"B=image", NULL };
+  char *user_env[] = { (char *)"B=user", (char *)"HOSTNAME=mine", NULL };
+  struct run_spec s = { 0 };
+  char **e;
+
+  s.tty = true;
+  s.env = user_env;
+  e = run_environment (&s, img_env, "abc123", "/root");
+  CHECK_STR (env_get (e, "PATH"), "/img/bin");
+  CHECK_STR (env_get (e, "A"), "image");
+  CHECK_STR (env_get (e, "B"), "user");
+  CHECK_STR (env_get (e, "HOSTNAME"), "mine");
+  CHECK_STR (env_get (e, "TERM"), "xterm");
+  CHECK_STR (env_get (e, "HOME"), "/root");
+  strv_free (e);
+
+  s.tty = false;
+  s.env = NULL;
+  e = run_environment (&s, NULL, "abc123", "/");
+  CHECK_STR (env_get (e, "PATH"), RL_DEFAULT_PATH);
+  CHECK_STR (env_get (e, "HOSTNAME"), "abc123");
+  CHECK (env_get (e, "TERM") == NULL);
+  strv_free (e);
+}
+
+static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
+                             "# a comment\n"
+                             "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+                             "alice:x:1000:1000:Alice:/home/alice:/bin/sh\n"
+                             "broken line\n"
+                             "bob:x:1001:100::/home/bob:/bin/sh\n";
+static const char group[] = "root:x:0:\n"
+                            "wheel:x:10:alice,bob\n"
+                            "users:x:100:alice\n"
+                            "alice:x:1000:\n"
+                            "staff:x:50:bob\n";
+
+static void
+test_userdb (void)
+{
+  struct rl_user u;
+  rl_error_t err = NULL;
+
+  CHECK (userdb_resolve (NULL, passwd, group, &u, &err) == 0);
+  CHECK (u.uid == 0 && u.gid == 0);
+  CHECK_STR (u.home, "/root");
+  rl_user_clear (&u);
+
+  CHECK (userdb_resolve ("alice", passwd, group, &u, &err) == 0);
+  CHECK (u.uid == 1000 && u.gid == 1000);
+  CHECK_STR (u.home, "/home/alice");
+  CHECK (u.n_groups == 2);
+  CHECK (u.n_groups == 2 && u.groups[0] == 10 && u.groups[1] == 100);
+  rl_user_clear (&u);
+
+  CHECK (userdb_resolve ("bob:staff", passwd, group, &u, &err) == 0);
+  CHECK (u.uid == 1001 && u.gid == 50);
+  rl_user_clear (&u);
+
+  CHECK (userdb_resolve ("1000:42", passwd, group, &u, &err) == 0);
+  CHECK (u.uid == 1000 && u.gid == 42);
+  CHECK_STR (u.home, "/home/alice");
+  rl_user_clear (&u);
+
+  /* A uid without an entry is fine (gid 0, no home), as in Docker. */
+  CHECK (userdb_resolve ("4242", passwd, group, &u, &err) == 0);
+  CHECK (u.uid == 4242 && u.gid == 0 && u.home == NULL && u.n_groups == 0);
+  rl_user_clear (&u);
+
+  CHECK (userdb_resolve ("4242:users", passwd, group, &u, &err) == 0);
+  CHECK (u.gid == 100);
+  rl_user_clear (&u);
+
+  /* No passwd or group file at all. */
+  CHECK (userdb_resolve ("7:8", NULL, NULL, &u, &err) == 0);
+  CHECK (u.uid == 7 && u.gid == 8);
+  rl_user_clear (&u);
+
+  CHECK (userdb_resolve ("mallory", passwd, group, &u, &err) < 0);
+  CHECK (err && strstr (err->msg, "mallory"));
+  rl_error_free (&err);
+  CHECK (userdb_resolve ("alice:nogroup", passwd, group, &u, &err) < 0);
+  CHECK (err && strstr (err->msg, "nogroup"));
+  rl_error_free (&err);
+  CHECK (userdb_resolve ("alice:", passwd, group, &u, &err) < 0);
+  rl_error_free (&err);
+  CHECK (userdb_resolve ("4294967295", passwd, group, &u, &err) < 0);
+  rl_error_free (&err);
+}
+
+int
+main (void)
+{
+  RUN_TEST (test_run_options);
+  RUN_TEST (test_env_options);
+  RUN_TEST (test_env_file);
+  RUN_TEST (test_volume);
+  RUN_TEST (test_mount);
+  RUN_TEST (test_tmpfs);
+  RUN_TEST (test_parse_size);
+  RUN_TEST (test_command);
+  RUN_TEST (test_environment);
+  RUN_TEST (test_userdb);
+  return unit_exit ();
+}
