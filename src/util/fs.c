@@ -203,7 +203,13 @@ rm_rf_at (int dirfd, const char *name, rl_error_t *err)
         return 0;
       return rl_error (err, errno, "remove `%s`", name);
     }
-  fchmod (dfd, 0700);
+  {
+    /* Only touch the mode when we could not empty it otherwise: a chmod per
+     * directory is a metadata write the removal does not need. */
+    struct stat st;
+    if (fstat (dfd, &st) == 0 && (st.st_mode & 0700) != 0700)
+      fchmod (dfd, st.st_mode | 0700);
+  }
   if (rm_rf_children (dfd, err) < 0)
     return rl_error_wrap (err, "remove `%s`", name);
   if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
