@@ -1,5 +1,7 @@
 /* Content digests: streaming sha256 (OpenSSL EVP) and the "sha256:<hex>"
- * form that OCI descriptors, diff_ids and image ids use. */
+ * form that OCI descriptors, diff_ids and image ids use.  libcrypto is
+ * loaded at first use: the entry point that leads to hashing calls
+ * dl_need_crypto() (util/dl.h) before any sha256_*() or chain_id_next(). */
 #ifndef RL_DIGEST_H
 #define RL_DIGEST_H
 

@@ -84,7 +84,8 @@ int image_db_find (const struct rl_image_db *db, const char *ref, size_t *idx, c
 void image_db_put (struct rl_image_db *db, struct rl_image *img);
 /* Drop record idx from db (freed). */
 void image_db_remove (struct rl_image_db *db, size_t idx);
-/* Fill img->chain_ids from img->diff_ids. */
+/* Fill img->chain_ids from img->diff_ids (hashing, so with more than one
+ * layer dl_need_crypto() must have succeeded). */
 void image_compute_chain_ids (struct rl_image *img);
 
 #endif

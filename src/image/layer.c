@@ -3,6 +3,7 @@
  * filesystem (import), and garbage collection. */
 #include "config.h"
 #include "image/layer.h"
+#include "util/dl.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/util.h"
@@ -136,6 +137,10 @@ layer_unpack_tmp (struct rl_store *st, const struct idmap *m, layer_read_fn rd, 
   int r;
 
   memset (t, 0, sizeof *t);
+  /* Here, not in the child that run_as_owner() may fork: loaded once for
+   * all unpacks, and a missing library is reported before any work. */
+  if (dl_need_archive (err) < 0 || dl_need_crypto (err) < 0)
+    return -1;
   if (random_hex (rnd, 8) < 0)
     return rl_error (err, errno, "getrandom");
   t->name = xasprintf ("tmp/layer-%s", rnd);
@@ -333,6 +338,8 @@ blob_put_bytes (struct rl_store *st, const void *data, size_t len, char hex[SHA2
 {
   cleanup_free char *name = NULL;
 
+  if (dl_need_crypto (err) < 0)
+    return -1;
   sha256_hex (data, len, hex);
   name = xasprintf ("blobs/sha256/%s", hex);
   if (write_file_atomic (st->rootfd, name, data, len, 0600, err) < 0)

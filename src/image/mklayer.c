@@ -6,6 +6,7 @@
  * diff_id (sha256 of the tar) and the blob digest (sha256 of the gzip). */
 #include "config.h"
 #include "image/layer.h"
+#include "util/dl.h"
 #include "util/fs.h"
 #include "util/util.h"
 
@@ -270,16 +271,21 @@ layer_blob_clear (struct rl_store *st, struct layer_blob *b)
 int
 layer_blob_create (struct rl_store *st, const char *source, struct layer_blob *b, rl_error_t *err)
 {
-  cleanup_awrite struct archive *out = archive_write_new ();
-  cleanup_free char *buf = xmalloc (128 * 1024);
+  cleanup_awrite struct archive *out = NULL;
+  cleanup_free char *buf = NULL;
   cleanup_close int srcfd = -1;
-  struct blob_writer *w = xmalloc0 (sizeof *w);
+  struct blob_writer *w;
   struct source s = { .what = source };
   char rnd[17], hex[SHA256_HEX_LEN + 1];
   struct stat sb;
   int r = -1;
 
   memset (b, 0, sizeof *b);
+  if (dl_need_archive (err) < 0 || dl_need_crypto (err) < 0)
+    return -1;
+  out = archive_write_new ();
+  buf = xmalloc (128 * 1024);
+  w = xmalloc0 (sizeof *w);
   w->fd = -1;
   sha256_init (&w->tar_h);
   sha256_init (&w->gz_h);

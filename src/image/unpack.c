@@ -9,6 +9,7 @@
  * can reach outside the layer. */
 #include "config.h"
 #include "image/layer.h"
+#include "util/dl.h"
 #include "util/fs.h"
 #include "util/util.h"
 
@@ -846,11 +847,15 @@ layer_unpack (int dirfd, layer_read_fn rd, void *arg, const struct layer_unpack_
               struct layer_unpack_stats *stats, rl_error_t *err)
 {
   struct layer_unpack_stats dummy = { 0 };
-  struct unpack *u = xmalloc0 (sizeof *u);
-  struct archive *a = archive_read_new ();
   struct archive_entry *e;
+  struct archive *a;
+  struct unpack *u;
   int r, ret = -1;
 
+  if (dl_need_archive (err) < 0)
+    return -1;
+  u = xmalloc0 (sizeof *u);
+  a = archive_read_new ();
   u->rootfd = dirfd;
   u->o = o;
   u->stats = stats ? stats : &dummy;

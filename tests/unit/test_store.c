@@ -9,6 +9,7 @@
 #include "image/layer.h"
 #include "runtime/idmap.h"
 #include "store/store.h"
+#include "util/dl.h"
 #include "util/fs.h"
 #include "util/util.h"
 
@@ -713,6 +714,16 @@ main (void)
       perror ("mkdtemp");
       return 99;
     }
+  {
+    /* As in rl, libarchive and libcrypto are loaded at first use; the tar
+     * builder and some checks here call them directly. */
+    rl_error_t err = NULL;
+    if (dl_need_archive (&err) < 0 || dl_need_crypto (&err) < 0)
+      {
+        rl_error_report (&err);
+        return 99;
+      }
+  }
   RUN_TEST (test_unpack_dotdot);
   RUN_TEST (test_unpack_absolute);
   RUN_TEST (test_unpack_symlink_escape);
