@@ -139,11 +139,22 @@ record_parse (yajl_val v, const char *what, struct rl_image **out, rl_error_t *e
       return rl_error (err, 0, "%s: invalid diff_id `%s`", what, img->diff_ids[i]);
   img->created = json_get_int (v, "created", 0);
   img->size = json_get_int (v, "size", 0);
-  /* Only a stack of layers needs hashing: images of one layer are listed
-   * and run without loading libcrypto. */
-  if (strv_len (img->diff_ids) > 1 && dl_need_crypto (err) < 0)
-    return rl_error_wrap (err, "%s", what);
-  image_compute_chain_ids (img);
+  /* The chain ids are stored so that listing and running never hash (and
+   * never load libcrypto); they are computed only for records that lack
+   * them, and a stack of one layer needs no hashing at all. */
+  img->chain_ids = json_get_strv (v, "chain_ids");
+  if (img->chain_ids && strv_len (img->chain_ids) == strv_len (img->diff_ids))
+    {
+      for (size_t i = 0; img->chain_ids[i]; i++)
+        if (!sha256_hex_valid (img->chain_ids[i]))
+          return rl_error (err, 0, "%s: invalid chain id `%s`", what, img->chain_ids[i]);
+    }
+  else
+    {
+      if (strv_len (img->diff_ids) > 1 && dl_need_crypto (err) < 0)
+        return rl_error_wrap (err, "%s", what);
+      image_compute_chain_ids (img);
+    }
   *out = steal_pointer (&img);
   return 0;
 }
@@ -209,6 +220,7 @@ image_db_save (struct rl_store *st, const struct rl_image_db *db, rl_error_t *er
       if (img->manifest_digest)
         jg_kstr (g, "manifest_digest", img->manifest_digest);
       jg_kstrv (g, "diff_ids", img->diff_ids);
+      jg_kstrv (g, "chain_ids", img->chain_ids);
       jg_kint (g, "created", img->created);
       jg_kint (g, "size", (long long)img->size);
       yajl_gen_map_close (g);

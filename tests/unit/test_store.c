@@ -571,6 +571,13 @@ test_images_db (void)
   CHECK (write_file_atomic (st.rootfd, "blobs/sha256/" ID_A, config, strlen (config), 0600, &err)
          == 0);
   CHECK (image_db_load (&st, &db, &err) == 0 && db.n == 2);
+  {
+    /* Chain ids are stored, so loading never needs to hash. */
+    cleanup_free char *text = NULL;
+    CHECK (read_file_at (st.rootfd, "images.json", 1 << 20, &text, NULL, &err) == 0);
+    CHECK (text && strstr (text, "\"chain_ids\""));
+    CHECK (strv_len (db.images[0]->chain_ids) == strv_len (db.images[0]->diff_ids));
+  }
   CHECK (image_db_find (&db, "bb", &idx, &by_name, &err) == 1
          && strcmp (db.images[idx]->id, ID_A) == 0);
   CHECK_STR (by_name, "localhost/bb:latest");
