@@ -11,6 +11,8 @@ path).
 
 Steps run in the order given:
     --expect REGEX     wait until the output (since the last match) matches
+                       (Python regex, ^ and $ match at line boundaries; the
+                       raw output has \r\n line ends)
     --send TEXT        type TEXT; backslash escapes work (\\n, \\r, \\x03, \\x04)
     --sleep SECONDS    wait, still reading output
     --resize ROWSxCOLS change the window size (the foreground group gets SIGWINCH)
@@ -20,7 +22,8 @@ After the steps, wait for COMMAND to exit.  Output goes to stdout (with \\r\\n
 turned into \\n unless --raw).  The exit status is COMMAND's own (128+N when
 killed by signal N), except for failures of the harness itself, reported on
 stderr with a line starting "pty:":
-    253  a step or the whole run timed out (COMMAND is killed)
+    253  a step or the whole run timed out (COMMAND is killed), or COMMAND
+         exited before an --expect matched
     254  COMMAND exited but the terminal attributes differ from before
 """
 
@@ -137,7 +140,7 @@ class Session:
         return end - now
 
     def expect(self, pattern, limit):
-        rx = re.compile(pattern)
+        rx = re.compile(pattern, re.MULTILINE)
         end = time.monotonic() + self.left(limit)
         while True:
             text = self.out.decode("utf-8", "replace")
@@ -249,7 +252,10 @@ def main():
     for kind, value in args.steps:
         if kind == "expect":
             if not s.expect(value, args.expect_timeout):
-                failure = "pty: timed out waiting for %r" % value
+                if s.status is not None:
+                    failure = "pty: COMMAND exited (status %d) before %r appeared" % (s.status, value)
+                else:
+                    failure = "pty: timed out waiting for %r" % value
                 break
         elif kind == "send":
             s.send(codecs.decode(value, "unicode_escape").encode("latin-1"))

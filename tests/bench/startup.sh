@@ -1,0 +1,267 @@
+#!/bin/bash
+# Container start-up benchmark (not part of CI): the same busybox image, the
+# same unprivileged user with a subuid range, median of N runs of `true` in
+#
+#   rl        rl run --rm --network none bb true
+#   podman    podman --storage-driver overlay run --rm --network none IMG true
+#   crun      crun run on an equivalent rootless bundle
+#   bwrap     bwrap --unshare-all on the unpacked rootfs
+#   floor     unshare -Urmnpiu --fork chroot ROOTFS true
+#
+# and rl's peak RSS.  Targets (issue 2): podman/rl >= 20, rl/floor <= 3.
+#
+#   sudo bash tests/bench/startup.sh [-n RUNS] [RL_BINARY]
+#
+# As root it prepares the machine (packages, the bench user, /dev/net/tun,
+# crun's hugetlb hierarchy) and re-runs itself as that user; as a user it
+# only measures.  A peer that is missing or fails is skipped with a note.
+set -euo pipefail
+
+runs=30
+while getopts n: opt; do
+	case "$opt" in
+	n) runs=$OPTARG ;;
+	*)
+		echo "usage: $0 [-n RUNS] [RL_BINARY]" >&2
+		exit 2
+		;;
+	esac
+done
+shift $((OPTIND - 1))
+((runs >= 20)) || { echo "startup: at least 20 runs for a median worth quoting" >&2; exit 2; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+bench_user=${RL_BENCH_USER:-rltest}
+
+# ---------------------------------------------------------------- as root
+if [ "$(id -u)" -eq 0 ] && [ "${RL_BENCH_AS_USER:-}" != 1 ]; then
+	rl_bin=${1:-$repo/rl}
+	[ -x "$rl_bin" ] || { echo "startup: no rl binary at $rl_bin (build it first)" >&2; exit 1; }
+	bash "$repo/helpers/install-deps.sh" --bench
+
+	if ! id -u "$bench_user" >/dev/null 2>&1; then
+		useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$bench_user"
+	fi
+	# A subordinate range, as podman needs one; the test suite's range if
+	# run-all.sh made the user already.
+	for f in /etc/subuid /etc/subgid; do
+		grep -q "^$bench_user:" "$f" 2>/dev/null || echo "$bench_user:200000:65536" >>"$f"
+	done
+	# Podman's rootless network setup opens /dev/net/tun even for
+	# --network none on some versions; fuse-overlayfs needs /dev/fuse.
+	for dev in /dev/net/tun /dev/fuse; do
+		[ -c "$dev" ] && [ "$(stat -c %a "$dev")" = 600 ] && chmod 0666 "$dev"
+	done
+	# crun 1.8.1 refuses every container on this hybrid layout (v1
+	# controllers, cgroup2 at /sys/fs/cgroup/unified) until hugetlb is
+	# mounted as a v1 hierarchy.  For the benchmark only.
+	# Unmounted again at exit, so that the tests keep seeing the machine
+	# as it is.
+	hugetlb_mounted=
+	if [ -d /sys/fs/cgroup/unified ] && ! mountpoint -q /sys/fs/cgroup/hugetlb 2>/dev/null; then
+		if mkdir -p /sys/fs/cgroup/hugetlb 2>/dev/null &&
+			mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb 2>/dev/null; then
+			hugetlb_mounted=1
+		else
+			echo "startup: could not mount the hugetlb hierarchy; crun may refuse" >&2
+		fi
+	fi
+
+	uid=$(id -u "$bench_user")
+	home=$(getent passwd "$bench_user" | cut -d: -f6)
+	# Podman wants a runtime directory; without a systemd session there
+	# is none, so make the one it would use.
+	rundir="/tmp/podman-run-$uid"
+	mkdir -p "$rundir" && chown "$bench_user:" "$rundir" && chmod 0700 "$rundir"
+
+	# The user may not be able to reach the checkout: copy what it needs.
+	work=$(mktemp -d /tmp/rl-bench.XXXXXX)
+	# shellcheck disable=SC2317  # called by the trap
+	root_cleanup() {
+		rm -rf "$work"
+		if [ -n "$hugetlb_mounted" ]; then
+			umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb 2>/dev/null
+		fi
+	}
+	trap root_cleanup EXIT
+	chmod 0755 "$work"
+	# The user's temporary files go under $work, which root removes
+	# whatever ids they ended up owned by.
+	mkdir -p "$work/tmp" && chown "$bench_user:" "$work/tmp"
+	install -m 0755 "$rl_bin" "$work/rl"
+	install -m 0755 "$here/startup.sh" "$work/startup.sh"
+	install -m 0755 "$repo/tests/fixtures/mkrootfs.sh" "$work/mkrootfs.sh"
+	cd "$work"
+	runuser -u "$bench_user" -- env -i HOME="$home" USER="$bench_user" LOGNAME="$bench_user" \
+		PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 \
+		XDG_RUNTIME_DIR="$rundir" TMPDIR="$work/tmp" RL_BENCH_AS_USER=1 RL_BENCH_MKROOTFS="$work/mkrootfs.sh" \
+		bash "$work/startup.sh" -n "$runs" "$work/rl"
+	exit $?
+fi
+
+# ---------------------------------------------------------------- as the user
+rl_bin=${1:-$repo/rl}
+mkrootfs=${RL_BENCH_MKROOTFS:-$repo/tests/fixtures/mkrootfs.sh}
+[ -x "$rl_bin" ] || { echo "startup: no rl binary at $rl_bin" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rl-bench-user.XXXXXX")
+# Rootless podman leaves a "pause" process holding its user namespace; end
+# it afterwards if this run started it.
+pause_file=${XDG_RUNTIME_DIR:-/nonexistent}/libpod/tmp/pause.pid
+pause_alive() {
+	local pid
+	pid=$(cat "$pause_file" 2>/dev/null) && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+pause_before=$(pause_alive || true)
+# shellcheck disable=SC2317  # called by the trap
+cleanup() {
+	[ -n "${podman_ok:-}" ] && podman_cmd rmi -af >/dev/null 2>&1
+	[ -n "${rl_ok:-}" ] && XDG_DATA_HOME="$tmp/rl-data" "$rl_bin" rmi -af >/dev/null 2>&1
+	local pause
+	pause=$(pause_alive || true)
+	[ -n "$pause" ] && [ "$pause" != "$pause_before" ] && kill "$pause" 2>/dev/null
+	# Layers hold files owned by subordinate ids, which only a namespace
+	# with the same mapping can remove.
+	unshare --map-root-user --map-auto rm -rf "$tmp" ${podman_runroot:+"$podman_runroot"} 2>/dev/null ||
+		rm -rf "$tmp" ${podman_runroot:+"$podman_runroot"} 2>/dev/null
+	return 0
+}
+trap cleanup EXIT
+
+echo "startup: user $(id -un) (uid $(id -u)), $runs runs each, $(nproc) cores, kernel $(uname -r)"
+bash "$mkrootfs" --tar "$tmp/busybox.tar"
+bash "$mkrootfs" "$tmp/rootfs"
+
+declare -A median rss note
+order=(rl podman crun bwrap floor)
+
+# measure NAME COMMAND...: median wall time in ms of COMMAND over $runs runs.
+measure() {
+	local name=$1
+	shift
+	if ! "$@" >/dev/null 2>"$tmp/$name.err"; then
+		note[$name]="skipped: fails: $(head -c 200 "$tmp/$name.err" | tr '\n' ' ')"
+		return
+	fi
+	if command -v hyperfine >/dev/null; then
+		# -N: no intermediate shell, so only the command itself is timed.
+		local cmd
+		cmd=$(printf '%q ' "$@")
+		hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$tmp/$name.json" "$cmd" >/dev/null 2>&1 || {
+			note[$name]="skipped: hyperfine failed"
+			return
+		}
+		median[$name]=$(python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"] * 1000))' "$tmp/$name.json")
+	else
+		local i t0 t1 times=()
+		for ((i = 0; i < 3; i++)); do "$@" >/dev/null 2>&1; done
+		for ((i = 0; i < runs; i++)); do
+			t0=$(date +%s%N)
+			"$@" >/dev/null 2>&1
+			t1=$(date +%s%N)
+			times+=($(((t1 - t0) / 1000)))
+		done
+		median[$name]=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m / 1000 }')
+	fi
+}
+
+# --- rl
+export XDG_DATA_HOME="$tmp/rl-data" XDG_CONFIG_HOME="$tmp/rl-config" XDG_CACHE_HOME="$tmp/rl-cache"
+if "$rl_bin" import "$tmp/busybox.tar" bb >/dev/null 2>"$tmp/rl-import.err"; then
+	rl_ok=1
+	measure rl "$rl_bin" run --rm --network none bb true
+	# Peak RSS of rl itself (GNU time's %M, KiB), the largest of a few runs.
+	if [ -x /usr/bin/time ] && [ -n "${median[rl]:-}" ]; then
+		max=0
+		for _ in 1 2 3 4 5; do
+			kb=$(/usr/bin/time -f %M "$rl_bin" run --rm --network none bb true 2>&1 >/dev/null | tail -n1) || true
+			[[ $kb =~ ^[0-9]+$ ]] && ((kb > max)) && max=$kb
+		done
+		rss[rl]=$max
+	fi
+else
+	note[rl]="skipped: import failed: $(head -c 200 "$tmp/rl-import.err")"
+fi
+unset XDG_DATA_HOME XDG_CONFIG_HOME XDG_CACHE_HOME
+
+# --- podman: its own store in the temp dir, kernel overlay (Debian's podman
+# otherwise falls back to vfs), no systemd (cgroupfs, file events).
+# Podman refuses a runroot path longer than 50 characters.
+podman_runroot=$(mktemp -d /tmp/rlbp.XXXXXX)
+podman_args=(--root "$tmp/podman/root" --runroot "$podman_runroot"
+	--storage-driver overlay --cgroup-manager cgroupfs --events-backend file)
+podman_cmd() {
+	podman "${podman_args[@]}" "$@"
+}
+if ! command -v podman >/dev/null; then
+	note[podman]="skipped: not installed (helpers/install-deps.sh --bench)"
+elif podman_cmd import "$tmp/busybox.tar" localhost/rlbench >/dev/null 2>"$tmp/podman-import.err"; then
+	podman_ok=1
+	measure podman podman "${podman_args[@]}" run --rm --network none localhost/rlbench true
+else
+	note[podman]="skipped: import failed: $(head -c 200 "$tmp/podman-import.err" | tr '\n' ' ')"
+fi
+
+# --- crun: a rootless bundle on the unpacked rootfs, a fresh id per run.
+if ! command -v crun >/dev/null; then
+	note[crun]="skipped: not installed"
+else
+	mkdir -p "$tmp/bundle" "$tmp/crun-state"
+	(cd "$tmp/bundle" && crun spec --rootless)
+	python3 - "$tmp/bundle/config.json" "$tmp/rootfs" <<'PY'
+import json, sys
+path, rootfs = sys.argv[1], sys.argv[2]
+c = json.load(open(path))
+c["root"] = {"path": rootfs, "readonly": True}
+c["process"]["args"] = ["true"]
+c["process"]["terminal"] = False
+json.dump(c, open(path, "w"), indent=1)
+PY
+	# crun run needs a unique container id each time; a tiny wrapper
+	# gives one without a shell in the timed path mattering much (the
+	# same wrapper cost is measured once for the floor below).
+	cat >"$tmp/crun-run" <<EOF
+#!/bin/sh
+exec crun --root "$tmp/crun-state" run --bundle "$tmp/bundle" "b\$\$"
+EOF
+	chmod +x "$tmp/crun-run"
+	measure crun "$tmp/crun-run"
+fi
+
+# --- bwrap
+if command -v bwrap >/dev/null; then
+	measure bwrap bwrap --unshare-all --bind "$tmp/rootfs" / --proc /proc --dev /dev true
+else
+	note[bwrap]="skipped: not installed"
+fi
+
+# --- the floor: namespaces and chroot, nothing else.
+measure floor unshare -Urmnpiu --fork chroot "$tmp/rootfs" true
+
+# ---------------------------------------------------------------- report
+echo
+printf '%-8s %12s %12s  %s\n' name "median ms" "x rl" "notes"
+for n in "${order[@]}"; do
+	if [ -n "${median[$n]:-}" ]; then
+		ratio=-
+		[ -n "${median[rl]:-}" ] && ratio=$(awk -v a="${median[$n]}" -v b="${median[rl]}" 'BEGIN { printf "%.2f", a / b }')
+		extra=
+		[ "$n" = crun ] && extra="(includes /bin/sh exec for a fresh id)"
+		printf '%-8s %12s %12s  %s\n' "$n" "${median[$n]}" "$ratio" "$extra"
+	else
+		printf '%-8s %12s %12s  %s\n' "$n" - - "${note[$n]:-}"
+	fi
+done
+if [ -n "${rss[rl]:-}" ]; then
+	echo
+	echo "rl peak RSS: ${rss[rl]} KiB"
+fi
+if [ -n "${median[rl]:-}" ]; then
+	echo
+	[ -n "${median[podman]:-}" ] && awk -v p="${median[podman]}" -v r="${median[rl]}" \
+		'BEGIN { printf "podman / rl = %.1f (target >= 20): %s\n", p / r, (p / r >= 20) ? "met" : "NOT met" }'
+	[ -n "${median[floor]:-}" ] && awk -v f="${median[floor]}" -v r="${median[rl]}" \
+		'BEGIN { printf "rl / floor  = %.2f (target <= 3): %s\n", r / f, (r / f <= 3) ? "met" : "NOT met" }'
+fi
+exit 0
