@@ -162,6 +162,8 @@ idmap_detect (struct idmap *m, rl_error_t *err)
       return 0;
     }
   m->mode = IDMAP_SUBID;
+  m->newuidmap = steal_pointer (&uidmap);
+  m->newgidmap = steal_pointer (&gidmap);
   m->why = xasprintf ("subordinate ids %lu-%lu from /etc/subuid through newuidmap",
                       m->subuid_start, m->subuid_start + m->subuid_count - 1);
   return 0;
@@ -171,7 +173,9 @@ void
 idmap_clear (struct idmap *m)
 {
   free (m->why);
-  m->why = NULL;
+  free (m->newuidmap);
+  free (m->newgidmap);
+  m->why = m->newuidmap = m->newgidmap = NULL;
 }
 
 char *
@@ -342,7 +346,8 @@ spawn_helper (const char *helper, pid_t child, unsigned long self, unsigned long
   argv[8] = NULL;
   posix_spawn_file_actions_init (&fa);
   posix_spawn_file_actions_adddup2 (&fa, errfd, 2);
-  r = posix_spawnp (&pid, helper, &fa, NULL, argv, environ);
+  /* The absolute path found by idmap_detect: no search of $PATH. */
+  r = posix_spawn (&pid, helper, &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy (&fa);
   if (r != 0)
     {
@@ -376,8 +381,8 @@ write_subid (const struct idmap *m, pid_t child, char **failure)
       *failure = xasprintf ("pipe: %s", strerror (errno));
       return -1;
     }
-  u = spawn_helper ("newuidmap", child, m->uid, m->subuid_start, m->subuid_count, pfd[1]);
-  g = spawn_helper ("newgidmap", child, m->gid, m->subgid_start, m->subgid_count, pfd[1]);
+  u = spawn_helper (m->newuidmap ? m->newuidmap : "/usr/bin/newuidmap", child, m->uid, m->subuid_start, m->subuid_count, pfd[1]);
+  g = spawn_helper (m->newgidmap ? m->newgidmap : "/usr/bin/newgidmap", child, m->gid, m->subgid_start, m->subgid_count, pfd[1]);
   close (pfd[1]);
   while (len < sizeof buf - 1 && (n = read (pfd[0], buf + len, sizeof buf - 1 - len)) != 0)
     {

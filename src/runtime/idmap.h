@@ -31,6 +31,7 @@ struct idmap
   unsigned long subuid_start, subuid_count; /* IDMAP_SUBID */
   unsigned long subgid_start, subgid_count;
   char *why; /* one line: why this mode was chosen */
+  char *newuidmap, *newgidmap; /* absolute paths of the helpers (IDMAP_SUBID) */
 };
 
 /* Decide the mode from the caller, /etc/subuid, /etc/subgid and the helpers.
