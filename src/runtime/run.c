@@ -91,6 +91,23 @@ static void __attribute__ ((noreturn)) child_fail (int sock, int status, rl_erro
   _exit (status);
 }
 
+/* Become a session leader with the pty slave as controlling terminal and
+ * stdin/stdout/stderr; the slave's own fd is then closed. */
+static void
+take_terminal (int slave, int sock)
+{
+  rl_error_t err = NULL;
+
+  if (setsid () < 0 || pty_make_controlling (slave, &err) < 0)
+    {
+      if (err == NULL)
+        rl_error (&err, errno, "setsid");
+      child_fail (sock, RL_EXIT_FAILURE, &err);
+    }
+  if (slave > 2)
+    close (slave);
+}
+
 static int
 write_text (int dirfd, const char *name, const char *text, rl_error_t *err)
 {
@@ -285,17 +302,7 @@ static void __attribute__ ((noreturn)) run_init (char **cmd, char **env, int soc
           sigaction (s, &dfl, NULL);
       sigprocmask (SIG_SETMASK, &empty, NULL);
       if (slave >= 0)
-        {
-          rl_error_t err = NULL;
-          if (setsid () < 0 || pty_make_controlling (slave, &err) < 0)
-            {
-              if (err == NULL)
-                rl_error (&err, errno, "setsid");
-              child_fail (sock, RL_EXIT_FAILURE, &err);
-            }
-          if (slave > 2)
-            close (slave);
-        }
+        take_terminal (slave, sock);
       exec_command (cmd, env, sock);
     }
   close (sock);
@@ -457,14 +464,7 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
       close (master);
       if (!s->init)
         {
-          if (setsid () < 0 || pty_make_controlling (slave, &err) < 0)
-            {
-              if (err == NULL)
-                rl_error (&err, errno, "setsid");
-              child_fail (sock, RL_EXIT_FAILURE, &err);
-            }
-          if (slave > 2)
-            close (slave);
+          take_terminal (slave, sock);
           slave = -1;
         }
     }
