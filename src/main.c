@@ -16,13 +16,22 @@ struct command
 };
 
 static const struct command commands[] = {
-  { "image", cmd_image, "Manage images (inspect, ls, rm)" },
+  { "image", cmd_image, "Manage images (exists, inspect, ls, prune, rm, tag, untag, ...)" },
   { "images", cmd_images, "List images" },
   { "import", cmd_import, "Make an image from a root filesystem tarball or directory" },
+  { "load", cmd_load, "Load images from a docker-archive, oci-archive or oci-dir" },
+  { "login", cmd_login, "Log in to a registry" },
+  { "logout", cmd_logout, "Remove the stored credentials of a registry" },
   { "ps", cmd_ps, "List containers" },
+  { "pull", cmd_pull, "Download an image from a registry" },
+  { "push", cmd_push, "Upload an image to a registry" },
   { "rm", cmd_rm, "Remove containers" },
   { "rmi", cmd_rmi, "Remove images" },
   { "run", cmd_run, "Run a command in a new container" },
+  { "save", cmd_save, "Write images to a docker-archive, oci-archive or oci-dir" },
+  { "system", cmd_system, "Store-wide commands (df)" },
+  { "tag", cmd_tag, "Give an image more names" },
+  { "untag", cmd_untag, "Remove names from an image" },
 };
 
 enum
@@ -31,6 +40,7 @@ enum
   G_RUNROOT,
   G_STORAGE_DRIVER,
   G_LOG_LEVEL,
+  G_CONFIG,
   G_VERSION,
 };
 
@@ -39,6 +49,7 @@ static const struct rl_opt global_opts[] = {
   { "runroot", 0, "DIR", "runtime state directory (default ${XDG_RUNTIME_DIR}/rl)", G_RUNROOT },
   { "storage-driver", 0, "DRIVER", "overlay, fuse-overlayfs or vfs", G_STORAGE_DRIVER },
   { "log-level", 0, "LEVEL", "error, warn, info or debug", G_LOG_LEVEL },
+  { "config", 0, "FILE", "rl.conf to read instead of the usual ones (see rl.conf(5))", G_CONFIG },
   { "version", 'v', NULL, "print the version and exit", G_VERSION },
   { NULL, 0, NULL, NULL, 0 },
 };
@@ -81,6 +92,10 @@ set_global (struct rl_globals *g, int id, const char *arg, rl_error_t *err)
     case G_STORAGE_DRIVER:
       free (g->storage_driver);
       g->storage_driver = xstrdup (arg);
+      return 0;
+    case G_CONFIG:
+      free (g->config);
+      g->config = xstrdup (arg);
       return 0;
     case G_LOG_LEVEL:
       for (size_t i = 0; i < ARRAY_SIZE (levels); i++)

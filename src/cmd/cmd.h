@@ -15,5 +15,14 @@ int cmd_image (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_run (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_ps (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_rm (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_pull (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_login (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_logout (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_tag (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_untag (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_system (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_save (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_load (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_push (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 
 #endif

@@ -1,10 +1,84 @@
-/* rl run: parse the options, then hand over to the runtime. */
+/* rl run: parse the options, pull the image when the policy says so, then
+ * hand over to the runtime. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "config/config.h"
+#include "image/image.h"
+#include "registry/pull.h"
 #include "runtime/run.h"
 #include "runtime/runspec.h"
+#include "util/util.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+/* A short name that is not in the store as localhost/ or docker.io/ may
+ * be there under the name rl.conf resolves it to (a search registry or an
+ * alias): 1 and *img when one of those is found. */
+static int
+lookup_resolved (struct rl_globals *g, struct rl_store *st, const char *name, struct rl_image **img,
+                 rl_error_t *err)
+{
+  cleanup_config struct rl_config conf = { 0 };
+  cleanup_strv char **cands = NULL;
+
+  if (config_load (g->config, &conf, err) < 0 || config_resolve_name (&conf, name, &cands, err) < 0)
+    return -1;
+  for (size_t i = 0; cands[i]; i++)
+    {
+      int r = image_lookup_opt (st, cands[i], img, err);
+      if (r != 0)
+        return r;
+    }
+  return 0;
+}
+
+/* Make sure the store has spec->image, pulling it as --pull says; then
+ * point spec->image at the id, so that the runtime finds exactly what was
+ * pulled (a short name may have resolved through rl.conf to a registry a
+ * local lookup would not try).  A local image is looked up without loading
+ * libcurl: only a pull does. */
+static int
+ensure_image (struct rl_globals *g, struct run_spec *spec, rl_error_t *err)
+{
+  struct pull_opts o = { .platform = spec->platform,
+                         .tls_verify = spec->tls_verify_set ? spec->tls_verify : -1,
+                         .quiet = false };
+  char id[SHA256_HEX_LEN + 1];
+
+  if (spec->pull != PULL_ALWAYS)
+    {
+      struct rl_store st = { .rootfd = -1, .runfd = -1, .lockfd = -1 };
+      struct rl_image *img = NULL;
+      int r;
+
+      if (store_open (&st, g, err) < 0)
+        return rl_error_wrap (err, "run %s", spec->image);
+      r = image_lookup_opt (&st, spec->image, &img, err);
+      if (r == 0)
+        r = lookup_resolved (g, &st, spec->image, &img, err);
+      if (r > 0 && strcmp (img->id, spec->image) != 0)
+        {
+          free (spec->image);
+          spec->image = xstrdup (img->id);
+        }
+      image_free (img);
+      store_close (&st);
+      if (r < 0)
+        return rl_error_wrap (err, "run %s", spec->image);
+      if (r > 0)
+        return 0;
+      if (spec->pull == PULL_NEVER)
+        return rl_error (err, 0, "run %s: image not known (and --pull=never forbids pulling it)",
+                         spec->image);
+    }
+  if (pull_image (g, spec->image, &o, id, err) < 0)
+    return rl_error_wrap (err, "run %s: pull", spec->image);
+  free (spec->image);
+  spec->image = xstrdup (id);
+  return 0;
+}
 
 int
 cmd_run (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
@@ -29,6 +103,11 @@ cmd_run (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
       run_spec_clear (&spec);
       return rl_error (err, 0,
                        "run: the input device is not a TTY: `-t` needs a terminal on stdin");
+    }
+  if (ensure_image (g, &spec, err) < 0)
+    {
+      run_spec_clear (&spec);
+      return -1;
     }
   ret = run_container (g, &spec, err);
   run_spec_clear (&spec);

@@ -249,7 +249,8 @@ static bool
 name_in_repo (const char *name, const char *repo)
 {
   size_t n = strlen (repo);
-  return strncmp (name, repo, n) == 0 && name[n] == ':';
+  /* '@': images pulled by digest only are named REPO@DIGEST. */
+  return strncmp (name, repo, n) == 0 && (name[n] == ':' || name[n] == '@');
 }
 
 int

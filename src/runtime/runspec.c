@@ -63,6 +63,7 @@ run_spec_clear (struct run_spec *s)
     rl_mount_clear (&s->mounts[i]);
   free (s->mounts);
   free (s->storage_driver);
+  free (s->platform);
   free (s->image);
   strv_free (s->args);
   memset (s, 0, sizeof *s);
@@ -491,6 +492,9 @@ enum
   O_NETWORK,
   O_INIT,
   O_STORAGE_DRIVER,
+  O_PULL,
+  O_PLATFORM,
+  O_TLS_VERIFY,
 };
 
 static const struct rl_opt run_opts[] = {
@@ -517,6 +521,11 @@ static const struct rl_opt run_opts[] = {
   { "init", 0, NULL, "run an init as PID 1 that forwards signals and reaps zombies", O_INIT },
   { "storage-driver", 0, "DRIVER", "overlay, fuse-overlayfs or vfs (default: the first that works)",
     O_STORAGE_DRIVER },
+  { "pull", 0, "POLICY", "pull the image: missing (the default), always or never", O_PULL },
+  { "platform", 0, "OS/ARCH[/VARIANT]",
+    "the platform to pull (default: rl.conf's, else the host's)", O_PLATFORM },
+  { "tls-verify", 0, NULL,
+    "check the registry's certificate when pulling (=false also allows plain HTTP)", O_TLS_VERIFY },
   { NULL, 0, NULL, NULL, 0 },
 };
 
@@ -622,6 +631,22 @@ run_opt (void *data, int id, const char *arg, rl_error_t *err)
           return -1;
         return set_str (&s->storage_driver, arg);
       }
+    case O_PULL:
+      {
+        static const char *const names[] = { "missing", "always", "never" };
+        for (size_t i = 0; i < ARRAY_SIZE (names); i++)
+          if (strcmp (arg, names[i]) == 0)
+            {
+              s->pull = (enum rl_pull_policy)i;
+              return 0;
+            }
+        return rl_error (err, 0, "--pull: unknown policy `%s` (missing, always or never)", arg);
+      }
+    case O_PLATFORM:
+      return set_str (&s->platform, arg);
+    case O_TLS_VERIFY:
+      s->tls_verify_set = true;
+      return opts_flag_value ("tls-verify", arg, &s->tls_verify, err);
     }
   return 0;
 }

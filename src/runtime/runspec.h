@@ -35,6 +35,14 @@ enum rl_mount_type
   MOUNT_TMPFS,
 };
 
+/* --pull: when `rl run` fetches the image from a registry. */
+enum rl_pull_policy
+{
+  PULL_MISSING, /* the default: only when the store does not have it */
+  PULL_ALWAYS,
+  PULL_NEVER,
+};
+
 /* A -v, --mount or --tmpfs request. */
 struct rl_mount
 {
@@ -62,6 +70,10 @@ struct run_spec
   size_t n_mounts;
   enum rl_network network;
   char *storage_driver; /* NULL: the global option, else auto */
+  enum rl_pull_policy pull;
+  char *platform;      /* --platform for a pull, or NULL */
+  bool tls_verify_set; /* --tls-verify given (else rl.conf decides) */
+  bool tls_verify;
   char *image;
   char **args; /* COMMAND [ARG...] (may be empty) */
 };

@@ -18,6 +18,7 @@ struct rl_globals
   char *root;           /* --root or NULL */
   char *runroot;        /* --runroot or NULL */
   char *storage_driver; /* --storage-driver (global) or NULL */
+  char *config;         /* --config (rl.conf to read instead of the usual ones) or NULL */
   int log_level;        /* 0 error, 1 warn, 2 info, 3 debug */
 };
 

@@ -5,15 +5,19 @@
  * headers, so the compiler checks every forwarder against the real
  * prototype: a list that drifts from the library does not build.
  *
- * To add a library (libcurl for pull is next): its SONAME and Debian package
- * come from RL_LAZY in configure.ac, its list goes here, and one
- * LAZY_LIBRARY line and one dl_need_*() function make it usable. */
+ * To add a library: its SONAME and Debian package come from RL_LAZY in
+ * configure.ac, its list goes here, and one LAZY_LIBRARY line and one
+ * dl_need_*() function make it usable. */
 #include "config.h"
 #include "util/dl.h"
 #include "util/util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
+/* This file defines curl_easy_setopt() itself: no type-checking macro may
+ * stand in for the name here (callers elsewhere keep it). */
+#define CURL_DISABLE_TYPECHECK 1
+#include <curl/curl.h>
 #include <dlfcn.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -226,10 +230,76 @@ lazy_fn (void *fn, const char *name)
   F (int, EVP_DigestUpdate, (EVP_MD_CTX *c, const void *buf, size_t len), (c, buf, len))           \
   F (int, EVP_DigestFinal_ex, (EVP_MD_CTX *c, unsigned char *md, unsigned int *len), (c, md, len))
 
+/* libcurl: the registry client (src/registry/).  setopt and getinfo are
+ * variadic: their forwarders below read the argument with the type the
+ * option number says. */
+#define CURL_FUNCS(F, V, H)                                                                        \
+  F (CURLcode, curl_global_init, (long flags), (flags))                                            \
+  F (CURL *, curl_easy_init, (void), ())                                                           \
+  V (curl_easy_cleanup, (CURL *c), (c))                                                            \
+  V (curl_easy_reset, (CURL *c), (c))                                                              \
+  F (CURLcode, curl_easy_perform, (CURL *c), (c))                                                  \
+  F (const char *, curl_easy_strerror, (CURLcode code), (code))                                    \
+  H (curl_easy_setopt)                                                                             \
+  H (curl_easy_getinfo)                                                                            \
+  F (struct curl_slist *, curl_slist_append, (struct curl_slist *l, const char *s), (l, s))        \
+  V (curl_slist_free_all, (struct curl_slist *l), (l))                                             \
+  F (CURLU *, curl_url, (void), ())                                                                \
+  V (curl_url_cleanup, (CURLU *u), (u))                                                            \
+  F (CURLUcode, curl_url_set, (CURLU *u, CURLUPart what, const char *part, unsigned int flags),    \
+     (u, what, part, flags))                                                                       \
+  F (CURLUcode, curl_url_get, (CURLU *u, CURLUPart what, char **part, unsigned int flags),         \
+     (u, what, part, flags))                                                                       \
+  V (curl_free, (void *p), (p))                                                                    \
+  F (char *, curl_easy_escape, (CURL *c, const char *s, int len), (c, s, len))
+
 /* clang-format on */
 
 LAZY_LIBRARY (archive_lib, ARCHIVE_FUNCS, LIBARCHIVE_SONAME, LIBARCHIVE_PACKAGE)
 LAZY_LIBRARY (crypto_lib, CRYPTO_FUNCS, LIBCRYPTO_SONAME, LIBCRYPTO_PACKAGE)
+LAZY_LIBRARY (curl_lib, CURL_FUNCS, LIBCURL_SONAME, LIBCURL_PACKAGE)
+
+/* The option number tells the argument's type (curl.h: CURLOPTTYPE_*
+ * bases): it is read with that type and passed on, as the one variadic
+ * argument libcurl reads with that same type, through the real variadic
+ * prototype (so the calling convention of variadic calls is kept). */
+typedef CURLcode curl_vararg_fn (CURL *, int, ...);
+
+CURLcode
+curl_easy_setopt (CURL *c, CURLoption opt, ...)
+{
+  curl_vararg_fn *fn = (curl_vararg_fn *)lazy_fn (lazy_curl_easy_setopt, "curl_easy_setopt");
+  CURLcode r;
+  va_list ap;
+
+  va_start (ap, opt);
+  if (opt < CURLOPTTYPE_OBJECTPOINT)
+    r = fn (c, opt, va_arg (ap, long));
+  else if (opt < CURLOPTTYPE_FUNCTIONPOINT)
+    r = fn (c, opt, va_arg (ap, void *));
+  else if (opt < CURLOPTTYPE_OFF_T)
+    r = fn (c, opt, va_arg (ap, void (*) (void)));
+  else if (opt < CURLOPTTYPE_BLOB)
+    r = fn (c, opt, va_arg (ap, curl_off_t));
+  else
+    r = fn (c, opt, va_arg (ap, void *));
+  va_end (ap);
+  return r;
+}
+
+/* Every CURLINFO_* takes a pointer to where the answer goes. */
+CURLcode
+curl_easy_getinfo (CURL *c, CURLINFO info, ...)
+{
+  curl_vararg_fn *fn = (curl_vararg_fn *)lazy_fn (lazy_curl_easy_getinfo, "curl_easy_getinfo");
+  CURLcode r;
+  va_list ap;
+
+  va_start (ap, info);
+  r = fn (c, info, va_arg (ap, void *));
+  va_end (ap);
+  return r;
+}
 
 /* Variadic: formatted here and handed on whole; a NULL format clears the
  * error, as in libarchive itself. */
@@ -262,4 +332,17 @@ int
 dl_need_crypto (rl_error_t *err)
 {
   return lazy_load (&crypto_lib, err);
+}
+
+int
+dl_need_curl (rl_error_t *err)
+{
+  if (curl_lib.loaded)
+    return 0;
+  if (lazy_load (&curl_lib, err) < 0)
+    return -1;
+  /* Once, before any handle and before any fork, as libcurl asks. */
+  if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return rl_error (err, 0, "cannot initialise %s", LIBCURL_SONAME);
+  return 0;
 }

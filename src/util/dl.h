@@ -1,11 +1,11 @@
-/* Lazy libraries: libarchive and libcrypto are not linked into rl but
+/* Lazy libraries: libarchive, libcrypto and libcurl are not linked into rl but
  * loaded at first use, so that commands which never touch an image blob
  * (run, ps, rm, --version) do not pay for mapping and relocating them and
  * their dependencies at every exec.
  *
- * Code that calls archive_*() or EVP_*() keeps calling them by their own
+ * Code that calls archive_*(), EVP_*() or curl_*() keeps calling them by their own
  * names (dl.c defines forwarders with those names); what it must do is call
- * dl_need_archive() or dl_need_crypto() first, at the entry point that leads
+ * dl_need_archive(), dl_need_crypto() or dl_need_curl() first, at the entry point that leads
  * there, before any fork, so that a missing library is one error line.  A
  * forwarder used before its library was loaded aborts: that is a bug. */
 #ifndef RL_DL_H
@@ -18,5 +18,7 @@
  * package that provides it. */
 int dl_need_archive (rl_error_t *err);
 int dl_need_crypto (rl_error_t *err);
+/* Also runs curl_global_init(). */
+int dl_need_curl (rl_error_t *err);
 
 #endif

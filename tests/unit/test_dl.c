@@ -2,7 +2,8 @@
  * rl is, without libarchive and libcrypto, so it checks that neither is
  * mapped until asked for, and that calls through the forwarders reach the
  * real functions: digests of known vectors, a tar written and read back,
- * and the hand-written variadic archive_set_error(). */
+ * the hand-written variadic archive_set_error(), and libcurl's variadic
+ * setopt/getinfo with each type of argument. */
 #include "config.h"
 #include "unit.h"
 #include "image/digest.h"
@@ -11,11 +12,13 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <curl/curl.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static bool
 is_loaded (const char *soname)
@@ -33,6 +36,7 @@ test_not_loaded_at_start (void)
 {
   CHECK (!is_loaded (LIBARCHIVE_SONAME));
   CHECK (!is_loaded (LIBCRYPTO_SONAME));
+  CHECK (!is_loaded (LIBCURL_SONAME));
 }
 
 static void
@@ -145,11 +149,60 @@ test_archive (void)
   archive_read_free (r);
 }
 
+static size_t
+count_write (char *data, size_t size, size_t n, void *arg)
+{
+  *(size_t *)arg += size * n;
+  return size * n;
+}
+
+/* A file:// transfer goes through every argument type of the forwarders:
+ * long, pointer, function pointer, curl_off_t; getinfo's pointers. */
+static void
+test_curl (void)
+{
+  char path[] = "/tmp/rl-test-curl-XXXXXX";
+  cleanup_free char *url = NULL;
+  rl_error_t err = NULL;
+  size_t got = 0;
+  long code = -1;
+  curl_off_t size = -1;
+  char *eff = NULL;
+  CURL *h;
+  int fd;
+
+  CHECK (dl_need_curl (&err) == 0);
+  CHECK (dl_need_curl (&err) == 0);
+  CHECK (is_loaded (LIBCURL_SONAME));
+  fd = mkstemp (path);
+  CHECK (fd >= 0);
+  CHECK (write (fd, "0123456789", 10) == 10);
+  close (fd);
+  url = xasprintf ("file://%s", path);
+  h = curl_easy_init ();
+  CHECK (h != NULL);
+  CHECK (curl_easy_setopt (h, CURLOPT_URL, url) == CURLE_OK);
+  CHECK (curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, count_write) == CURLE_OK);
+  CHECK (curl_easy_setopt (h, CURLOPT_WRITEDATA, &got) == CURLE_OK);
+  CHECK (curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK);
+  CHECK (curl_easy_setopt (h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)4) == CURLE_OK);
+  CHECK (curl_easy_perform (h) == CURLE_OK);
+  CHECK (got == 6);
+  CHECK (curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code == 0);
+  CHECK (curl_easy_getinfo (h, CURLINFO_SIZE_DOWNLOAD_T, &size) == CURLE_OK && size == 6);
+  CHECK (curl_easy_getinfo (h, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff
+         && strcmp (eff, url) == 0);
+  CHECK_STR (curl_easy_strerror (CURLE_COULDNT_CONNECT), "Couldn't connect to server");
+  curl_easy_cleanup (h);
+  unlink (path);
+}
+
 int
 main (void)
 {
   RUN_TEST (test_not_loaded_at_start);
   RUN_TEST (test_crypto);
   RUN_TEST (test_archive);
+  RUN_TEST (test_curl);
   return unit_exit ();
 }
