@@ -138,7 +138,11 @@ opts_print_help (const struct rl_cmd_spec *spec, FILE *out)
           else
             snprintf (left, sizeof left, "    --%s%s%s", o->name, o->metavar ? " " : "",
                       o->metavar ? o->metavar : "");
-          fprintf (out, "  %-30s %s\n", left, o->help);
+          /* A long option name with its value would run into the text. */
+          if (strlen (left) > 30)
+            fprintf (out, "  %s\n  %-30s %s\n", left, "", o->help);
+          else
+            fprintf (out, "  %-30s %s\n", left, o->help);
         }
     }
   if (spec->example)
