@@ -30,12 +30,16 @@ packages=(
 	# setuid newuidmap/newgidmap used for subordinate id ranges
 	fuse-overlayfs fuse3 uidmap
 	# test: busybox-static is the fixture image, docker-registry a local
-	# registry for the pull tests, skopeo pushes fixtures into it
+	# registry for the pull tests, skopeo pushes fixtures into it; openssl
+	# and apache2-utils (htpasswd) make the TLS + basic-auth registry, whose
+	# CA update-ca-certificates installs; podman is the peer of the
+	# save/load and push/pull interop tests
 	busybox-static bats tmux zstd python3 curl docker-registry skopeo
+	openssl ca-certificates apache2-utils podman
 )
 if ((bench)); then
 	# time gives /usr/bin/time -f %M for rl's peak RSS
-	packages+=(podman crun bubblewrap slirp4netns hyperfine time)
+	packages+=(crun bubblewrap slirp4netns hyperfine time)
 fi
 
 sudo=()

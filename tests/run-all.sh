@@ -13,6 +13,10 @@
 #   RL_SKIP_DEPS=1  do not run helpers/install-deps.sh
 #   RL_SKIP_CLANG=1 skip the clang build
 #   RL_BATS_FILTER  passed to bats --filter (a regex on test names)
+#   RL_TEST_REGISTRY_ADDR, RL_TEST_TLS_REGISTRY_ADDR, RL_TEST_BAD_REGISTRY_ADDR
+#                   where the plain (127.0.0.1:5000), TLS + basic auth
+#                   (127.0.0.1:5443) and misbehaving (127.0.0.1:5001) test
+#                   registries listen (tests/fixtures/registries.sh)
 #
 # It must stay well under CI's limit: every step that can hang runs under
 # `timeout`, and a suite cut short counts its unreported tests as failed.
@@ -33,7 +37,11 @@ subid_user=rltest
 single_user=rlsingle
 subid_start=200000
 subid_count=65536
-registry_addr=127.0.0.1:5000
+registry_addr=${RL_TEST_REGISTRY_ADDR:-127.0.0.1:5000}
+tls_registry_addr=${RL_TEST_TLS_REGISTRY_ADDR:-127.0.0.1:5443}
+bad_registry_addr=${RL_TEST_BAD_REGISTRY_ADDR:-127.0.0.1:5001}
+registry_user=rltest
+registry_password=rltest-password
 
 total_pass=0
 total_fail=0
@@ -45,12 +53,12 @@ logdir=$(mktemp -d /tmp/rl-test-logs.XXXXXX)
 chmod 0755 "$logdir"
 rundir=$(mktemp -d /tmp/rl-test.XXXXXX)
 chmod 0755 "$rundir"
-registry_pid=
+registries_started=
 
 cleanup() {
-	if [ -n "$registry_pid" ]; then
-		kill "$registry_pid" 2>/dev/null
-		wait "$registry_pid" 2>/dev/null
+	# Stops the registries and takes the test CA out of the system store.
+	if [ -n "$registries_started" ]; then
+		bash "$repo/tests/fixtures/registries.sh" stop "$registries_dir" >/dev/null 2>&1
 	fi
 	# Root can remove what the test users' containers left owned by
 	# subordinate ids.
@@ -137,38 +145,23 @@ for dev in /dev/fuse /dev/net/tun; do
 	fi
 done
 
-say "registry on $registry_addr"
-start_registry() {
-	if curl -fsS -o /dev/null "http://$registry_addr/v2/" 2>/dev/null; then
-		echo "something already answers on $registry_addr; using it"
-		return 0
-	fi
-	local dir="$rundir/registry"
-	mkdir -p "$dir/data"
-	cat >"$dir/config.yml" <<-EOF
-		version: 0.1
-		log:
-		  level: warn
-		storage:
-		  filesystem:
-		    rootdirectory: $dir/data
-		  delete:
-		    enabled: true
-		http:
-		  addr: $registry_addr
-	EOF
-	docker-registry serve "$dir/config.yml" >"$logdir/registry.log" 2>&1 &
-	registry_pid=$!
-	local _
-	for _ in $(seq 100); do
-		curl -fsS -o /dev/null "http://$registry_addr/v2/" 2>/dev/null && return 0
-		kill -0 "$registry_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$logdir/registry.log"
-	return 1
+say "registries"
+# Three loopback registries (tests/fixtures/registries.sh): plain HTTP on
+# $registry_addr, TLS + htpasswd on $tls_registry_addr (its CA in the system
+# store while the run lasts), and a misbehaving one on $bad_registry_addr;
+# seeded once here with skopeo, read by every user's suite.  Tests that push
+# use repository names of their own user, so the suites do not meet.
+registries_dir="$rundir/registries"
+start_registries() {
+	RL_REGISTRY_ADDR=$registry_addr RL_TLS_REGISTRY_ADDR=$tls_registry_addr \
+		RL_BAD_REGISTRY_ADDR=$bad_registry_addr \
+		RL_REGISTRY_USER=$registry_user RL_REGISTRY_PASSWORD=$registry_password \
+		timeout 300 bash "$repo/tests/fixtures/registries.sh" start "$registries_dir"
 }
-check setup registry start_registry
+registries_ok=0
+# Set before starting: a start that fails half way still has something to stop.
+registries_started=1
+check setup registries start_registries && registries_ok=1
 
 # ---------------------------------------------------------------- build
 say "build (gcc, -Werror)"
@@ -263,6 +256,10 @@ fixtures="$rundir/fixtures"
 make_fixtures() {
 	local m="$repo/tests/fixtures/mkrootfs.sh"
 	mkdir -p "$fixtures" &&
+		# The builders too: tests that make images of their own (hostile
+		# layers aimed at their own paths) find them at
+		# $BATS_TEST_DIRNAME/../fixtures, as in the source tree.
+		cp "$repo"/tests/fixtures/*.sh "$repo"/tests/fixtures/*.py "$fixtures/" &&
 		bash "$m" --tar "$fixtures/busybox.tar" &&
 		bash "$m" --tar "$fixtures/busybox.tar.gz" &&
 		bash "$m" --tar "$fixtures/busybox.tar.zst" &&
@@ -305,6 +302,18 @@ run_suite() {
 	say "system tests as $user (uid $uid)"
 	local filter=()
 	[ -n "${RL_BATS_FILTER:-}" ] && filter=(--filter "$RL_BATS_FILTER")
+	# Without registries the image tests skip, saying so.
+	local registry_env=()
+	if [ "$registries_ok" -eq 1 ]; then
+		registry_env=(RL_TEST_REGISTRY="$registry_addr"
+			RL_TEST_TLS_REGISTRY="$tls_registry_addr"
+			RL_TEST_BAD_REGISTRY="$bad_registry_addr"
+			RL_TEST_REGISTRY_USER="$registry_user"
+			RL_TEST_REGISTRY_PASSWORD="$registry_password"
+			RL_TEST_CA="$registries_dir/ca.crt"
+			RL_TEST_OCI="$registries_dir/oci"
+			RL_TEST_REGISTRY_LOG="$registries_dir/plain.log")
+	fi
 	# env -i: no XDG_RUNTIME_DIR, no systemd session, nothing of root's
 	# environment; that is the situation rl must cope with.  Signals start
 	# at their defaults whatever CI's caller ignored (a background job
@@ -316,7 +325,7 @@ run_suite() {
 		PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
 		LANG=C.UTF-8 TMPDIR="$tmp" \
 		RL="$rundir/bin/rl" RL_FIXTURES="$fixtures" \
-		RL_TEST_REGISTRY="$registry_addr" \
+		"${registry_env[@]}" \
 		bats --tap "${filter[@]}" "$rundir/system") >"$tap" 2>&1
 	local rc=$?
 	local planned pass fail skip note=

@@ -14,8 +14,9 @@
 #                 (default: root if uid 0, subuid if /etc/subuid has a range
 #                 for the user, single otherwise)
 #   RL_TIMEOUT    seconds one rl command may take before it is killed (30)
-#   RL_TEST_REGISTRY  host:port of a plain-HTTP registry run-all.sh starts
-#                 (127.0.0.1:5000), for the pull tests of later issues
+#   RL_TEST_REGISTRY, RL_TEST_TLS_REGISTRY, RL_TEST_BAD_REGISTRY, ...
+#                 the loopback registries run-all.sh starts and seeds (see
+#                 "registries" below); image tests skip without them
 #
 # Each test file gets a fresh store: setup_file points XDG_DATA_HOME,
 # XDG_CONFIG_HOME, XDG_CACHE_HOME and TMPDIR into a new directory and unsets
@@ -287,4 +288,256 @@ wait_gone() {
 # timeout, 254 when the terminal was not restored.
 run_pty() {
 	run --separate-stderr python3 "$BATS_TEST_DIRNAME/pty.py" "$@"
+}
+
+# ---------------------------------------------------------------- registries
+#
+# run-all.sh starts three loopback registries (tests/fixtures/registries.sh)
+# and seeds them with skopeo before the suites run:
+#   RL_TEST_REGISTRY      plain HTTP, anonymous (127.0.0.1:5000)
+#   RL_TEST_TLS_REGISTRY  TLS (CA in the system store, file $RL_TEST_CA) and
+#                         htpasswd basic auth (127.0.0.1:5443)
+#   RL_TEST_BAD_REGISTRY  tests/fixtures/badregistry.py (127.0.0.1:5001)
+#   RL_TEST_REGISTRY_USER / RL_TEST_REGISTRY_PASSWORD  the credentials
+#   RL_TEST_OCI           the seeded OCI layouts (tests/fixtures/mkimages.py)
+#   RL_TEST_REGISTRY_LOG  the plain registry's access log (what a push sent)
+# Seeded repositories: rl-test/{busybox,multi,index,zstd,plain,second},
+# rl-test/busybox:1.0, rl-test/busybox-v2s2, rl-test/index-v2s2, busybox and
+# library/busybox (see tests/fixtures/seed-registry.sh).
+
+# need_registries: skip (saying why) when run without run-all.sh's registries.
+need_registries() {
+	if [ -z "${RL_TEST_REGISTRY:-}" ] || [ -z "${RL_TEST_TLS_REGISTRY:-}" ] ||
+		[ -z "${RL_TEST_BAD_REGISTRY:-}" ] || [ -z "${RL_TEST_OCI:-}" ]; then
+		skip "no test registries (run tests/run-all.sh, or tests/fixtures/registries.sh start DIR and source DIR/env)"
+	fi
+}
+
+# The seeded repository NAME on the plain registry, e.g. reg busybox ->
+# 127.0.0.1:5000/rl-test/busybox.
+reg() {
+	echo "$RL_TEST_REGISTRY/rl-test/$1"
+}
+
+# A repository of this user's own on the plain registry, for pushes: the
+# three suites push under different names and never see each other's.
+user_repo() {
+	echo "$RL_TEST_REGISTRY/rl-push-$(id -un)/$1"
+}
+
+# bad_stats PYEXPR: evaluate PYEXPR on the bad registry's counters `s`
+# (see badregistry.py: s["requests"][PATH], s["tokens"], ...).
+bad_stats() {
+	curl -fsS "http://$RL_TEST_BAD_REGISTRY/_stats" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$1"
+}
+
+bad_reset() {
+	curl -fsS -o /dev/null "http://$RL_TEST_BAD_REGISTRY/_reset"
+}
+
+# The bad registry serves every repository under any namespace ns-WORD/ as
+# well; a test that counts requests takes a namespace of its own
+# (bad_ns_new), so that nothing else using the registry at the same time
+# (another suite, a person) disturbs its counts or the flaky state.
+bad_ns_new() {
+	BAD_NS="ns-$(id -u)-$$-$RANDOM$RANDOM"
+}
+
+# bad_ref REPO: REPO (e.g. good/busybox) in this test's namespace.
+bad_ref() {
+	echo "$RL_TEST_BAD_REGISTRY/$BAD_NS/$1"
+}
+
+# bad_count TEXT...: requests of this test's namespace whose counter key
+# (see badregistry.py) contains every TEXT.
+bad_count() {
+	curl -fsS "http://$RL_TEST_BAD_REGISTRY/_stats" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["requests"]
+want = sys.argv[1:]
+print(sum(n for p, n in s.items() if all(w in p for w in want)))' "$BAD_NS" "$@"
+}
+
+# oci_digest LAYOUT [WHAT]: from a seeded layout, the digest of the
+# manifest "latest" names (WHAT=manifest, default), of its config
+# (WHAT=config) or of its layer N (WHAT=layerN, from 0).
+oci_digest() {
+	python3 - "$RL_TEST_OCI/$1" "${2:-manifest}" <<'PY'
+import json, os, sys
+lay, what = sys.argv[1], sys.argv[2]
+top = json.load(open(os.path.join(lay, "index.json")))["manifests"][0]["digest"]
+if what == "manifest":
+    print(top)
+    sys.exit()
+m = json.load(open(os.path.join(lay, "blobs", top.replace(":", "/"))))
+print(m["config"]["digest"] if what == "config" else m["layers"][int(what[5:])]["digest"])
+PY
+}
+
+# host_arch: the host's architecture as OCI names it.
+host_arch() {
+	case "$(uname -m)" in
+	x86_64) echo amd64 ;;
+	aarch64) echo arm64 ;;
+	*) uname -m ;;
+	esac
+}
+
+# ---------------------------------------------------------------- the store
+
+# The store directory of the current test file.
+rl_store() {
+	echo "$XDG_DATA_HOME/rl"
+}
+
+# store_snapshot FILE: what a failed command must leave as it found it:
+# images.json's bytes, the names in layers/ and blobs/sha256/, and tmp/'s
+# contents (which must be empty between commands).
+store_snapshot() {
+	local s
+	s=$(rl_store)
+	{
+		echo "images.json $(sha256sum <"$s/images.json" 2>/dev/null | cut -d' ' -f1)"
+		(cd "$s" 2>/dev/null && ls -A layers blobs/sha256 tmp 2>/dev/null)
+	} >"$1"
+}
+
+# assert_store_unchanged FILE: the store is as store_snapshot saw it, and
+# its tmp/ is empty.
+assert_store_unchanged() {
+	local now="$BATS_TEST_TMPDIR/snapshot.now"
+	store_snapshot "$now"
+	if ! diff -u "$1" "$now" >&2; then
+		fail "the store changed (see the diff above)"
+		return 1
+	fi
+	local left
+	left=$(ls -A "$(rl_store)/tmp" 2>/dev/null)
+	[ -z "$left" ] || fail "tmp/ of the store is not empty: $left"
+}
+
+# assert_one_line_error: a failure in the form design.md promises: status
+# 125, exactly one line on stderr, starting "rl: ".
+assert_one_line_error() {
+	assert_rl_error
+	[ "${#stderr_lines[@]}" -eq 1 ] || { show >&2; fail "expected exactly one line on stderr"; }
+}
+
+# assert_id: stdout is exactly one image id (64 hex, sha256: allowed).
+assert_id() {
+	[ "${#lines[@]}" -eq 1 ] || { show >&2; fail "expected one line (the image id) on stdout"; }
+	assert_match '^(sha256:)?[0-9a-f]{64}$'
+}
+
+# private_runtime_dir: a fresh XDG_RUNTIME_DIR for this test (the suite runs
+# without one), where rl login keeps containers/auth.json.
+private_runtime_dir() {
+	export XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
+	mkdir -p "$XDG_RUNTIME_DIR"
+	chmod 0700 "$XDG_RUNTIME_DIR"
+}
+
+# ---------------------------------------------------------------- podman (interop)
+
+# podman_setup: a private podman (own store, runroot, XDG_RUNTIME_DIR) for
+# interop tests; sets PODMAN_OK=1 when it can import the busybox fixture and
+# read a file of it as this user, else PODMAN_WHY to the reason.  Files are
+# read through `podman image mount` rather than `podman run`: crun refuses
+# hybrid cgroup layouts, and the image is what the interop tests are about.
+# Call from setup_file; podman_teardown from teardown_file.
+podman_setup() {
+	PODMAN_OK=0
+	PODMAN_WHY=
+	if ! command -v podman >/dev/null; then
+		PODMAN_WHY="podman is not installed"
+		export PODMAN_OK PODMAN_WHY
+		return 0
+	fi
+	# Podman refuses a runroot path longer than 50 characters.
+	PODMAN_RUNROOT=$(mktemp -d /tmp/rlpod.XXXXXX)
+	PODMAN_ROOT="$RL_TEST_DIR/podman"
+	# Its pause process and runtime files go here, not in rl's runroot.
+	PODMAN_XDG="$RL_TEST_DIR/podman-run"
+	mkdir -p "$PODMAN_ROOT" "$PODMAN_XDG"
+	chmod 0700 "$PODMAN_XDG"
+	export PODMAN_RUNROOT PODMAN_ROOT PODMAN_XDG
+	local out
+	if ! out=$(podman_cmd import "$RL_FIXTURES/busybox.tar" localhost/podman-probe 2>&1) ||
+		! out=$(podman_cat localhost/podman-probe /etc/rl-fixture 2>&1) ||
+		[ "$out" != rl-test-busybox ]; then
+		PODMAN_WHY="podman does not work for $(id -un): $(tail -n1 <<<"$out")"
+	else
+		podman_cmd rmi -f localhost/podman-probe >/dev/null 2>&1
+		PODMAN_OK=1
+	fi
+	export PODMAN_OK PODMAN_WHY
+}
+
+podman_cmd() {
+	XDG_RUNTIME_DIR="$PODMAN_XDG" podman --root "$PODMAN_ROOT" --runroot "$PODMAN_RUNROOT" \
+		--storage-driver overlay --cgroup-manager cgroupfs --events-backend file "$@"
+}
+
+# podman_cat IMAGE FILE: FILE of podman's IMAGE on stdout (inside podman's
+# user namespace, where its layers are readable).
+podman_cat() {
+	local p inner
+	p="podman --root $PODMAN_ROOT --runroot $PODMAN_RUNROOT --storage-driver overlay"
+	inner="m=\$($p image mount '$1') && cat \"\$m$2\"; s=\$?; $p image unmount '$1' >/dev/null 2>&1; exit \$s"
+	if [ "$(id -u)" -eq 0 ]; then
+		XDG_RUNTIME_DIR="$PODMAN_XDG" sh -c "$inner" 2>/dev/null
+	else
+		XDG_RUNTIME_DIR="$PODMAN_XDG" $p unshare sh -c "$inner" 2>/dev/null
+	fi
+}
+
+need_podman() {
+	[ "${PODMAN_OK:-0}" = 1 ] || skip "${PODMAN_WHY:-podman_setup not called}"
+}
+
+podman_teardown() {
+	[ -n "${PODMAN_RUNROOT:-}" ] || return 0
+	podman_cmd rmi -af >/dev/null 2>&1 || true
+	# Rootless podman leaves a pause process holding its user namespace.
+	local pause
+	pause=$(cat "$PODMAN_XDG/libpod/tmp/pause.pid" 2>/dev/null) && kill "$pause" 2>/dev/null
+	# Its store holds files of subordinate ids: only its namespace removes them.
+	podman_cmd unshare rm -rf "$PODMAN_ROOT" >/dev/null 2>&1 || true
+	pause=$(cat "$PODMAN_XDG/libpod/tmp/pause.pid" 2>/dev/null) && kill "$pause" 2>/dev/null
+	# As root, podman's overlay driver bind-mounts its directory onto
+	# itself in the host's namespace: undo that, deepest first.
+	if [ "$(id -u)" -eq 0 ]; then
+		awk -v r="$PODMAN_ROOT" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+			while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
+		rm -rf "$PODMAN_ROOT" 2>/dev/null
+	fi
+	rm -rf "$PODMAN_RUNROOT" 2>/dev/null || true
+}
+
+# rl_prime_store: make rl say its one-time identity-map notice now, in the
+# current store (XDG_DATA_HOME), so that the stderr of the command under
+# test is that command's alone.  rl says it on the first run or pull with a
+# store: this imports a tiny image (no busybox, so no layer a later pull
+# could reuse), runs a command it does not have (127, after the notice) and
+# removes it again.
+rl_prime_store() {
+	local tar="$BATS_RUN_TMPDIR/rl-prime.tar"
+	if [ ! -f "$tar" ]; then
+		python3 - "$tar.tmp" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for name, uid in (("prime-root", 0), ("prime-user", 1000)):
+        ti = tarfile.TarInfo(name)
+        ti.size, ti.uid, ti.gid, ti.mtime = 6, uid, uid, 1672531200
+        t.addfile(ti, io.BytesIO(b"prime\n"))
+PY
+		mv -f "$tar.tmp" "$tar"
+	fi
+	# bats runs this under set -e: the run is meant to fail.
+	rl import "$tar" localhost/rl-prime >/dev/null 2>&1 || true
+	rl run --rm --network none localhost/rl-prime /prime-root >/dev/null 2>&1 || true
+	rl rmi -f localhost/rl-prime >/dev/null 2>&1 || true
 }
