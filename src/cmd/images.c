@@ -167,10 +167,11 @@ import_commit (struct rl_store *st, const struct idmap *m, struct layer_blob *b,
 
   if (store_lock (st, err) < 0)
     return -1;
-  if (blob_commit (st, b->tmp_name, b->digest + strlen (DIGEST_PREFIX), err) < 0)
+  if (blob_commit (st, b->tmp.name, b->digest + strlen (DIGEST_PREFIX), err) < 0)
     goto out;
-  free (b->tmp_name);
-  b->tmp_name = NULL;
+  /* Moved away: only its lock is left to release. */
+  free (b->tmp.name);
+  b->tmp.name = NULL;
   /* One layer: its chain id is its diff_id. */
   if (layer_commit (st, m, t, b->diff_id + strlen (DIGEST_PREFIX), err) < 0)
     goto out;
@@ -219,10 +220,12 @@ import_run (struct rl_globals *g, const struct import_opts *o, char **args, rl_e
     return rl_error_wrap (err, "import");
   if (idmap_detect (&m, err) < 0 || store_open (&st, g, err) < 0)
     return rl_error_wrap (err, "import %s", args[0]);
+  /* What killed commands left in tmp/ goes first. */
+  store_tmp_gc (&st, &m);
 
   if (layer_blob_create (&st, args[0], &b, err) < 0)
     return rl_error_wrap (err, "import %s", args[0]);
-  if (layer_unpack_file_tmp (&st, &m, b.tmp_name, b.diff_id, &t, err) < 0)
+  if (layer_unpack_file_tmp (&st, &m, b.tmp.name, b.diff_id, &t, err) < 0)
     {
       layer_blob_clear (&st, &b);
       return rl_error_wrap (err, "import %s", args[0]);
@@ -846,6 +849,9 @@ remove_images (struct rl_globals *g, const struct rl_cmd_spec *spec, int argc, c
     return rl_error (err, 0, "%s: -a takes no image names", spec->name);
   if (idmap_detect (&m, err) < 0 || store_open (&st, g, err) < 0)
     return rl_error_wrap (err, "%s", spec->name);
+  /* Housekeeping that cannot fail: also when the images asked for are not
+   * known. */
+  store_tmp_gc (&st, &m);
   if (store_lock (&st, err) < 0)
     return rl_error_wrap (err, "%s", spec->name);
   r = rmi_locked (&st, &m, spec->name, &o, args, &out, err);
@@ -1231,7 +1237,10 @@ image_prune (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
       if (fgets (answer, sizeof answer, stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y'))
         return 0;
     }
-  if (idmap_detect (&m, err) < 0 || store_open (&st, g, err) < 0 || store_lock (&st, err) < 0)
+  if (idmap_detect (&m, err) < 0 || store_open (&st, g, err) < 0)
+    return rl_error_wrap (err, "image prune");
+  store_tmp_gc (&st, &m);
+  if (store_lock (&st, err) < 0)
     return rl_error_wrap (err, "image prune");
   r = prune_locked (&st, &m, o.all, &out, err);
   store_unlock (&st);

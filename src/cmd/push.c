@@ -8,6 +8,7 @@
 #include "image/archive.h"
 #include "image/digest.h"
 #include "image/image.h"
+#include "image/layer.h"
 #include "image/ref.h"
 #include "registry/manifest.h"
 #include "registry/registry.h"
@@ -317,7 +318,8 @@ push_run (struct rl_globals *g, const struct push_opts *o, char **args, rl_error
   cleanup_free char *target = NULL;
   cleanup_free char *mpath = NULL;
   cleanup_free char *ctype = NULL;
-  struct reg_client_opts co = { .tls_verify = o->tls_verify, .push = true };
+  struct reg_client_opts co
+      = { .tls_verify = o->tls_verify, .push = true, .config_path = g->config };
   struct reg_response rs = { 0 };
   const char *by_name = NULL;
   char mhex[SHA256_HEX_LEN + 1];
@@ -338,6 +340,10 @@ push_run (struct rl_globals *g, const struct push_opts *o, char **args, rl_error
       || push_manifest_text (&st, db.images[idx], o->format, &text, &m, err) < 0)
     return rl_error_wrap (err, "push %s", args[0]);
 
+  /* Before any traffic: a blob missing from the store is one error,
+   * not a half-pushed image. */
+  if (image_blobs_check (&st, db.images[idx], err) < 0)
+    return rl_error_wrap (err, "push %s", args[0]);
   from = mount_sources (db.images[idx], &dest);
   if (reg_client_open (dest.domain, dest.path, &co, &c, err) < 0)
     return rl_error_wrap (err, "push %s", target);

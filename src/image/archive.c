@@ -554,6 +554,11 @@ archive_save (struct rl_store *st, struct rl_image *const *images, size_t n,
 
   if (dl_need_archive (err) < 0 || dl_need_crypto (err) < 0)
     return -1;
+  /* Before the first byte: a blob found missing half-way would leave a
+   * truncated archive on stdout. */
+  for (size_t i = 0; i < n; i++)
+    if (image_blobs_check (st, images[i], err) < 0)
+      return -1;
   sv = xmalloc0 (sizeof *sv);
   sv->st = st;
   sv->f = f;

@@ -19,7 +19,6 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -129,10 +128,10 @@ struct member
 struct source
 {
   struct rl_store *st;
-  const char *what; /* the user's name for the input */
-  int dirfd;        /* the staging directory, or the oci-dir */
-  char *stage;      /* "tmp/load-RANDOM" (store relative), NULL for an oci-dir */
-  int lockfd;       /* flock on "tmp/load-RANDOM.lock" while the load runs */
+  const char *what;      /* the user's name for the input */
+  int dirfd;             /* the staging directory, or the oci-dir */
+  struct store_tmp work; /* tmp/load-RANDOM: staged members, copies of oci-dir blobs */
+  const char *stage;     /* work.name for a tar, NULL for an oci-dir */
   struct member *m;
   size_t n;
   long nfiles;
@@ -404,7 +403,7 @@ source_blob (struct source *s, const char *digest, uint64_t size, char **rel, bo
     {
       if (random_hex (rnd, 8) < 0)
         return rl_error (err, errno, "getrandom");
-      copy = xasprintf ("tmp/blob-%s", rnd);
+      copy = xasprintf ("%s/blob-%s", s->work.name, rnd);
       out = openat (s->st->rootfd, copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       if (out < 0)
         return rl_error (err, errno, "create `%s/%s`", s->st->root, copy);
@@ -438,58 +437,6 @@ source_blob (struct source *s, const char *digest, uint64_t size, char **rel, bo
   else
     *rel = source_stage_path (s, name);
   return 0;
-}
-
-/* The staging directory is held by a lock file next to it, so that a later
- * load can tell a killed load's leftovers from a running one's. */
-static int
-stage_lock (struct source *s, rl_error_t *err)
-{
-  cleanup_free char *lock = xasprintf ("%s.lock", s->stage);
-
-  s->lockfd = openat (s->st->rootfd, lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (s->lockfd < 0 || flock (s->lockfd, LOCK_EX) < 0)
-    return rl_error (err, errno, "create `%s/%s`", s->st->root, lock);
-  return 0;
-}
-
-/* Remove what killed loads left in tmp/ (staged members are the user's own
- * files: no user namespace needed).  Housekeeping: errors are ignored. */
-static void
-load_tmp_gc (struct rl_store *st)
-{
-  cleanup_dir DIR *d = NULL;
-  struct dirent *de;
-  int fd = openat (st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-  if (fd < 0 || (d = fdopendir (fd)) == NULL)
-    {
-      if (fd >= 0)
-        close (fd);
-      return;
-    }
-  while ((de = readdir (d)) != NULL)
-    {
-      size_t n = strlen (de->d_name);
-      cleanup_free char *lock = NULL;
-      cleanup_free char *dir = NULL;
-      cleanup_close int lfd = -1;
-      rl_error_t e = NULL;
-
-      if (!str_has_prefix (de->d_name, "load-") || !str_has_suffix (de->d_name, ".lock"))
-        continue;
-      lock = xasprintf ("tmp/%s", de->d_name);
-      dir = xasprintf ("tmp/%.*s", (int)(n - strlen (".lock")), de->d_name);
-      lfd = openat (st->rootfd, lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-      if (lfd < 0 || flock (lfd, LOCK_EX | LOCK_NB) < 0)
-        continue;
-      if (rm_rf_at (st->rootfd, dir, &e) < 0)
-        {
-          rl_error_free (&e);
-          continue;
-        }
-      unlinkat (st->rootfd, lock, 0);
-    }
 }
 
 /* ---- load: images ---- */
@@ -552,20 +499,8 @@ loader_clear (struct loader *l)
       strv_free (l->imgs[i].chain_ids);
     }
   free (l->imgs);
-  if (l->s.stage)
-    {
-      rl_error_t e = NULL;
-      if (rm_rf_at (l->st->rootfd, l->s.stage, &e) < 0)
-        {
-          rl_warn ("leaving `%s/%s` behind: %s", l->st->root, l->s.stage, e->msg);
-          rl_error_free (&e);
-        }
-      cleanup_free char *lock = xasprintf ("%s.lock", l->s.stage);
-      unlinkat (l->st->rootfd, lock, 0);
-      free (l->s.stage);
-    }
-  if (l->s.lockfd >= 0)
-    close (l->s.lockfd);
+  /* Staged members and copies are the user's own files: no id map. */
+  store_tmp_release (l->st, NULL, &l->s.work);
   if (l->s.dirfd >= 0)
     close (l->s.dirfd);
   for (size_t i = 0; i < l->s.n; i++)
@@ -750,7 +685,7 @@ load_docker_image (struct loader *l, yajl_val entry, size_t idx, rl_error_t *err
           if (strcmp (p->b.diff_id, img->diff_ids[k]) != 0)
             return rl_error (err, 0, "layer `%s` does not match the config: diff_id `%s`, not `%s`",
                              lname, p->b.diff_id, img->diff_ids[k]);
-          p->blob_rel = xstrdup (p->b.tmp_name);
+          p->blob_rel = xstrdup (p->b.tmp.name);
           p->blob_owned = true;
           snprintf (p->blob_hex, sizeof p->blob_hex, "%s", p->b.digest + strlen (DIGEST_PREFIX));
           /* From the member itself: no gunzip of what was just gzipped. */
@@ -951,8 +886,8 @@ load_commit (struct loader *l, char ***loaded, rl_error_t *err)
           free (p->blob_rel);
           p->blob_rel = NULL;
           /* Committed: not ours to remove any more. */
-          free (p->b.tmp_name);
-          p->b.tmp_name = NULL;
+          free (p->b.tmp.name);
+          p->b.tmp.name = NULL;
         }
       if (p->unpacked)
         {
@@ -1003,7 +938,6 @@ archive_load (struct rl_store *st, const struct idmap *m, const char *path, char
   cleanup_close int fd = -1;
   bool is_stdin = path == NULL || strcmp (path, "-") == 0;
   struct stat sb;
-  char rnd[17];
   int r = -1;
 
   if (dl_need_archive (err) < 0 || dl_need_crypto (err) < 0)
@@ -1012,12 +946,23 @@ archive_load (struct rl_store *st, const struct idmap *m, const char *path, char
   l.m = m;
   l.s.st = st;
   l.s.dirfd = -1;
-  l.s.lockfd = -1;
-  load_tmp_gc (st);
+  l.s.work.lockfd = -1;
+  /* What killed commands left in tmp/ goes first. */
+  store_tmp_gc (st, m);
+  if (store_tmp_new (st, "load", &l.s.work, err) < 0)
+    return -1;
+  if (mkdirat (st->rootfd, l.s.work.name, 0700) < 0)
+    {
+      rl_error (err, errno, "mkdir `%s/%s`", st->root, l.s.work.name);
+      goto out;
+    }
   l.s.what = is_stdin ? "stdin" : path;
   fd = is_stdin ? dup (STDIN_FILENO) : open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 || fstat (fd, &sb) < 0)
-    return rl_error (err, errno, "open");
+    {
+      rl_error (err, errno, "open");
+      goto out;
+    }
   if (S_ISDIR (sb.st_mode))
     {
       l.s.dirfd = steal_fd (&fd);
@@ -1030,27 +975,11 @@ archive_load (struct rl_store *st, const struct idmap *m, const char *path, char
     }
   else
     {
-      if (random_hex (rnd, 8) < 0)
+      l.s.stage = l.s.work.name;
+      l.s.dirfd = openat (st->rootfd, l.s.stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (l.s.dirfd < 0)
         {
-          rl_error (err, errno, "getrandom");
-          goto out;
-        }
-      l.s.stage = xasprintf ("tmp/load-%s", rnd);
-      if (stage_lock (&l.s, err) < 0)
-        {
-          free (l.s.stage);
-          l.s.stage = NULL;
-          goto out;
-        }
-      if (mkdirat (st->rootfd, l.s.stage, 0700) < 0
-          || (l.s.dirfd = openat (st->rootfd, l.s.stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        {
-          rl_error (err, errno, "mkdir `%s/%s`", st->root, l.s.stage);
-          if (errno != EEXIST)
-            {
-              free (l.s.stage);
-              l.s.stage = NULL;
-            }
+          rl_error (err, errno, "open `%s/%s`", st->root, l.s.stage);
           goto out;
         }
       if (stage_tar (&l.s, fd, err) < 0)

@@ -14,7 +14,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -49,26 +51,6 @@ run_as_owner (const struct idmap *m, userns_fn fn, void *arg, rl_error_t *err)
   return fn (arg, err);
 }
 
-struct rm_job
-{
-  int dirfd;
-  const char *name;
-};
-
-static int
-rm_job_fn (void *arg, rl_error_t *err)
-{
-  struct rm_job *j = arg;
-  return rm_rf_at (j->dirfd, j->name, err);
-}
-
-static int
-remove_as_owner (const struct idmap *m, int dirfd, const char *name, rl_error_t *err)
-{
-  struct rm_job j = { dirfd, name };
-  return run_as_owner (m, rm_job_fn, &j, err);
-}
-
 /* What a (possibly forked) unpack reports back: lives in a shared mapping. */
 struct unpack_result
 {
@@ -79,6 +61,7 @@ struct unpack_result
 
 struct unpack_job
 {
+  pid_t parent; /* this process, when the job runs in a user namespace child */
   int dirfd;
   layer_read_fn rd;
   void *arg;
@@ -94,6 +77,10 @@ unpack_job_fn (void *arg, rl_error_t *err)
   struct layer_hash_reader hr;
   int r;
 
+  /* Die with rl: a killed import or load must leave no writer in its
+   * tmp/ entry, nor one holding the entry's lock (inherited). */
+  if (j->parent > 0 && (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != j->parent))
+    return rl_error (err, 0, "rl is gone");
   layer_hash_reader_init (&hr, j->rd, j->arg, 0);
   r = layer_unpack (j->dirfd, layer_hash_read, &hr, &j->o, &j->res->stats, err);
   if (r < 0)
@@ -112,18 +99,10 @@ unpack_job_fn (void *arg, rl_error_t *err)
 void
 layer_tmp_discard (struct rl_store *st, const struct idmap *m, struct layer_tmp *t)
 {
-  if (t->name)
-    {
-      rl_error_t e = NULL;
-      if (remove_as_owner (m, st->rootfd, t->name, &e) < 0)
-        {
-          rl_warn ("leaving `%s/%s` behind: %s", st->root, t->name, e->msg);
-          rl_error_free (&e);
-        }
-    }
-  free (t->name);
+  store_tmp_release (st, m, &t->tmp);
   free (t->idmap_key);
   memset (t, 0, sizeof *t);
+  t->tmp.lockfd = -1;
 }
 
 int
@@ -133,30 +112,28 @@ layer_unpack_tmp (struct rl_store *st, const struct idmap *m, layer_read_fn rd, 
   cleanup_close int dirfd = -1;
   struct unpack_job j = { 0 };
   struct unpack_result *res;
-  char rnd[17];
   int r;
 
   memset (t, 0, sizeof *t);
+  t->tmp.lockfd = -1;
   /* Here, not in the child that run_as_owner() may fork: loaded once for
    * all unpacks, and a missing library is reported before any work. */
   if (dl_need_archive (err) < 0 || dl_need_crypto (err) < 0)
     return -1;
-  if (random_hex (rnd, 8) < 0)
-    return rl_error (err, errno, "getrandom");
-  t->name = xasprintf ("tmp/layer-%s", rnd);
+  if (store_tmp_new (st, "layer", &t->tmp, err) < 0)
+    return -1;
   t->idmap_key = idmap_key (m);
-  if (mkdirat (st->rootfd, t->name, 0700) < 0)
+  if (mkdirat (st->rootfd, t->tmp.name, 0700) < 0)
     {
-      rl_error (err, errno, "mkdir `%s/%s`", st->root, t->name);
-      free (t->name);
-      t->name = NULL;
+      rl_error (err, errno, "mkdir `%s/%s`", st->root, t->tmp.name);
+      layer_tmp_discard (st, m, t);
       return -1;
     }
-  dirfd = openat (st->rootfd, t->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  dirfd = openat (st->rootfd, t->tmp.name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   /* The root of an image is 0755 unless the layer says otherwise. */
   if (dirfd < 0 || fchmod (dirfd, 0755) < 0)
     {
-      rl_error (err, errno, "open `%s/%s`", st->root, t->name);
+      rl_error (err, errno, "open `%s/%s`", st->root, t->tmp.name);
       layer_tmp_discard (st, m, t);
       return -1;
     }
@@ -173,6 +150,8 @@ layer_unpack_tmp (struct rl_store *st, const struct idmap *m, layer_read_fn rd, 
   j.arg = arg;
   j.want_diff_id = want_diff_id;
   j.res = res;
+  if (m->mode == IDMAP_SUBID)
+    j.parent = getpid ();
   layer_unpack_opts_for (m, &j.o);
   r = run_as_owner (m, unpack_job_fn, &j, err);
   if (r == 0)
@@ -293,6 +272,43 @@ layer_meta_write (struct rl_store *st, const struct layer_tmp *t, const char *ch
   return write_file_atomic (st->rootfd, name, text, len, 0600, err);
 }
 
+struct rename_job
+{
+  int dirfd;
+  const char *from, *to;
+};
+
+static int
+rename_job_fn (void *arg, rl_error_t *err)
+{
+  struct rename_job *j = arg;
+  if (renameat (j->dirfd, j->from, j->dirfd, j->to) < 0)
+    return rl_error (err, errno, "rename");
+  return 0;
+}
+
+/* Moving a directory rewrites its `..`, which needs write permission on it:
+ * a layer whose tar gives its root to another id of the map can only be
+ * moved from inside the user namespace.  Sets errno on failure. */
+static int
+rename_as_owner (const struct idmap *m, int dirfd, const char *from, const char *to)
+{
+  struct rename_job j = { dirfd, from, to };
+  rl_error_t e = NULL;
+
+  if (renameat (dirfd, from, dirfd, to) == 0)
+    return 0;
+  if (errno != EACCES || m->mode != IDMAP_SUBID)
+    return -1;
+  if (userns_run (m, false, rename_job_fn, &j, &e) < 0)
+    {
+      rl_error_free (&e);
+      errno = EACCES;
+      return -1;
+    }
+  return 0;
+}
+
 /* One directory per chain id, whatever map made it.  A layer that exists
  * already with another map's owners is refused rather than unpacked twice:
  * the runtime mounts layers/CHAIN by name, and owners from another map
@@ -321,12 +337,13 @@ layer_commit (struct rl_store *st, const struct idmap *m, struct layer_tmp *t,
       return 0;
     }
   /* A directory without metadata is left from an interrupted commit. */
-  if (remove_as_owner (m, st->rootfd, dest, err) < 0)
+  if (store_remove_as_owner (m, st->rootfd, dest, err) < 0)
     return rl_error_wrap (err, "remove incomplete layer `%s/%s`", st->root, dest);
-  if (renameat (st->rootfd, t->name, st->rootfd, dest) < 0)
-    return rl_error (err, errno, "rename `%s/%s` to `%s`", st->root, t->name, dest);
-  free (t->name);
-  t->name = NULL;
+  if (rename_as_owner (m, st->rootfd, t->tmp.name, dest) < 0)
+    return rl_error (err, errno, "rename `%s/%s` to `%s`", st->root, t->tmp.name, dest);
+  /* Moved away: only its lock is left to release. */
+  free (t->tmp.name);
+  t->tmp.name = NULL;
   if (layer_meta_write (st, t, chain_hex, err) < 0)
     return rl_error_wrap (err, "store `%s`", st->root);
   return 0;
@@ -344,6 +361,62 @@ blob_put_bytes (struct rl_store *st, const void *data, size_t len, char hex[SHA2
   name = xasprintf ("blobs/sha256/%s", hex);
   if (write_file_atomic (st->rootfd, name, data, len, 0600, err) < 0)
     return rl_error_wrap (err, "store `%s`", st->root);
+  return 0;
+}
+
+bool
+blob_exists (struct rl_store *st, const char *digest)
+{
+  cleanup_free char *name = NULL;
+
+  if (!digest_valid (digest))
+    return false;
+  name = xasprintf ("blobs/sha256/%s", digest + strlen (DIGEST_PREFIX));
+  return faccessat (st->rootfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* One descriptor of a stored manifest: its blob there, of its size. */
+static int
+blob_check_desc (struct rl_store *st, yajl_val desc, rl_error_t *err)
+{
+  const char *digest = json_get_str (desc, "digest");
+  int64_t size = json_get_int (desc, "size", -1);
+  cleanup_free char *name = NULL;
+  struct stat sb;
+
+  if (!digest_valid (digest) || size < 0)
+    return rl_error (err, 0, "its manifest has a descriptor without a valid digest or size");
+  name = xasprintf ("blobs/sha256/%s", digest + strlen (DIGEST_PREFIX));
+  if (fstatat (st->rootfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+    return rl_error (err, 0,
+                     "blob %s is missing from the store (`%s/%s`: %s); pull, load or import the "
+                     "image again",
+                     digest, st->root, name, strerror (errno));
+  if (!S_ISREG (sb.st_mode) || sb.st_size != size)
+    return rl_error (err, 0,
+                     "blob `%s/%s` has %lld bytes, the manifest says %lld (the store is damaged)",
+                     st->root, name, (long long)sb.st_size, (long long)size);
+  return 0;
+}
+
+int
+image_blobs_check (struct rl_store *st, const struct rl_image *img, rl_error_t *err)
+{
+  cleanup_json yajl_val root = NULL;
+  cleanup_free char *name = NULL;
+  yajl_val layers;
+
+  if (!digest_valid (img->manifest_digest))
+    return rl_error (err, 0, "image %.12s has no manifest in the store", img->id);
+  name = xasprintf ("blobs/sha256/%s", img->manifest_digest + strlen (DIGEST_PREFIX));
+  if (json_parse_file_at (st->rootfd, name, &root, err) < 0)
+    return rl_error_wrap (err, "image %.12s: store `%s`", img->id, st->root);
+  layers = json_get (root, "layers");
+  if (blob_check_desc (st, json_get (root, "config"), err) < 0)
+    return rl_error_wrap (err, "image %.12s", img->id);
+  for (size_t i = 0; YAJL_IS_ARRAY (layers) && i < layers->u.array.len; i++)
+    if (blob_check_desc (st, layers->u.array.values[i], err) < 0)
+      return rl_error_wrap (err, "image %.12s", img->id);
   return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "image/image.h"
 #include "runtime/idmap.h"
 #include "store/store.h"
+#include "store/tmp.h"
 #include "util/error.h"
 
 /* A byte source: fill buf with up to len bytes; return the count, 0 at the
@@ -95,7 +96,7 @@ int layer_unpack (int dirfd, layer_read_fn rd, void *arg, const struct layer_unp
 /* A layer unpacked into tmp/, waiting to be committed. */
 struct layer_tmp
 {
-  char *name; /* "tmp/layer-RANDOM" */
+  struct store_tmp tmp; /* "tmp/layer-RANDOM", held while it is unpacked and until committed */
   char diff_id[DIGEST_LEN + 1];
   uint64_t size; /* bytes of the uncompressed tar */
   char *idmap_key;
@@ -130,6 +131,12 @@ bool layer_exists (struct rl_store *st, const char *chain_hex, char **key);
  * the lock that also records the reference).  Fills hex. */
 int blob_put_bytes (struct rl_store *st, const void *data, size_t len, char hex[SHA256_HEX_LEN + 1],
                     rl_error_t *err);
+/* Is blobs/sha256/HEX of digest ("sha256:HEX") there? */
+bool blob_exists (struct rl_store *st, const char *digest);
+/* Are the config and every layer blob that img's manifest names in
+ * blobs/, with the sizes it declares?  For save and push, before they
+ * write anything: the error names the first missing blob. */
+int image_blobs_check (struct rl_store *st, const struct rl_image *img, rl_error_t *err);
 /* Move a finished blob file from tmp/ (tmp_name relative to the store root)
  * into blobs/sha256/HEX; the caller holds store_lock(). */
 int blob_commit (struct rl_store *st, const char *tmp_name, const char *hex, rl_error_t *err);
@@ -137,7 +144,7 @@ int blob_commit (struct rl_store *st, const char *tmp_name, const char *hex, rl_
 /* Result of layer_blob_create(). */
 struct layer_blob
 {
-  char *tmp_name;               /* "tmp/blob-RANDOM", gzip, to blob_commit() */
+  struct store_tmp tmp;         /* "tmp/blob-RANDOM", gzip, to blob_commit() */
   char digest[DIGEST_LEN + 1];  /* of the gzip stream */
   char diff_id[DIGEST_LEN + 1]; /* of the tar */
   uint64_t size;                /* compressed bytes */

@@ -20,6 +20,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
+/* zlib's fastest level.  Import and load compress every byte of a layer
+ * on the user's clock, while the blob only matters again for push: level 1
+ * runs about 1.8 times as fast as the default (6) for blobs 1 to 3% larger
+ * (busybox 2.1 MB: 1.10 MB against 1.04 MB; a 137 MB mixed layer: 2.0 s
+ * against 3.7 s, 95.9 MB against 93.6 MB). */
+#define LAYER_GZIP_LEVEL 1
+
 struct blob_writer
 {
   int fd;
@@ -262,10 +269,10 @@ out:
 void
 layer_blob_clear (struct rl_store *st, struct layer_blob *b)
 {
-  if (b->tmp_name)
-    unlinkat (st->rootfd, b->tmp_name, 0);
-  free (b->tmp_name);
+  /* The blob is the user's own file: no id map needed. */
+  store_tmp_release (st, NULL, &b->tmp);
   memset (b, 0, sizeof *b);
+  b->tmp.lockfd = -1;
 }
 
 int
@@ -276,11 +283,12 @@ layer_blob_create (struct rl_store *st, const char *source, struct layer_blob *b
   cleanup_close int srcfd = -1;
   struct blob_writer *w;
   struct source s = { .what = source };
-  char rnd[17], hex[SHA256_HEX_LEN + 1];
+  char hex[SHA256_HEX_LEN + 1];
   struct stat sb;
   int r = -1;
 
   memset (b, 0, sizeof *b);
+  b->tmp.lockfd = -1;
   if (dl_need_archive (err) < 0 || dl_need_crypto (err) < 0)
     return -1;
   out = archive_write_new ();
@@ -289,7 +297,7 @@ layer_blob_create (struct rl_store *st, const char *source, struct layer_blob *b
   w->fd = -1;
   sha256_init (&w->tar_h);
   sha256_init (&w->gz_h);
-  if (deflateInit2 (&w->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)
+  if (deflateInit2 (&w->z, LAYER_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)
       != Z_OK)
     abort ();
 
@@ -314,18 +322,12 @@ layer_blob_create (struct rl_store *st, const char *source, struct layer_blob *b
       s.gid = getgid ();
     }
 
-  if (random_hex (rnd, 8) < 0)
-    {
-      rl_error (err, errno, "getrandom");
-      goto out;
-    }
-  b->tmp_name = xasprintf ("tmp/blob-%s", rnd);
-  w->fd = openat (st->rootfd, b->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (store_tmp_new (st, "blob", &b->tmp, err) < 0)
+    goto out;
+  w->fd = openat (st->rootfd, b->tmp.name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (w->fd < 0)
     {
-      rl_error (err, errno, "create `%s/%s`", st->root, b->tmp_name);
-      free (b->tmp_name);
-      b->tmp_name = NULL;
+      rl_error (err, errno, "create `%s/%s`", st->root, b->tmp.name);
       goto out;
     }
   if (s.is_dir)
@@ -352,7 +354,7 @@ layer_blob_create (struct rl_store *st, const char *source, struct layer_blob *b
     goto out;
   if (bw_deflate (w, NULL, 0, Z_FINISH) < 0 || close (w->fd) < 0)
     {
-      rl_error (err, w->errnum ? w->errnum : errno, "write `%s/%s`", st->root, b->tmp_name);
+      rl_error (err, w->errnum ? w->errnum : errno, "write `%s/%s`", st->root, b->tmp.name);
       w->fd = -1;
       goto out;
     }

@@ -17,7 +17,13 @@
  * progress and commits.  WORK is tmp/pull-RAND, whose lock file
  * tmp/pull-RAND.lock is held (flock) by this process and its children for
  * the whole pull: a pull killed at any moment leaves an unlocked pair that
- * the next pull removes. */
+ * the next command writing to the store removes (store/tmp.h).
+ *
+ * A layer the store has already is not downloaded again; but when the blob
+ * this manifest names for it is missing (the layer came from an import, a
+ * load, or an image whose registry compressed it otherwise), that blob
+ * alone is fetched and checked, so that save and push find every blob of
+ * the image. */
 #include "config.h"
 #include "registry/pull.h"
 #include "config/config.h"
@@ -80,6 +86,10 @@ struct layer_job
   const char *diff_id;
   char chain[SHA256_HEX_LEN + 1];
   enum job_state state;
+  /* The store has the layer but not the blob this manifest names (the
+   * layer came from an import, a load or an image compressed otherwise):
+   * only the blob is fetched, and checked, not unpacked. */
+  bool blob_only;
   pid_t fetch_pid, unpack_pid;
   struct layer_report *rep;
 };
@@ -89,10 +99,8 @@ struct pull
   struct rl_store *st;
   const struct idmap *m;
   struct reg_client *client;
-  char *name;     /* the normalized reference pulled */
-  char *work;     /* "tmp/pull-RAND" */
-  char *lockname; /* "tmp/pull-RAND.lock" */
-  int lockfd;
+  char *name;            /* the normalized reference pulled */
+  struct store_tmp work; /* "tmp/pull-RAND", held by this process and its workers */
   struct layer_job *jobs;
   size_t n_jobs;
   struct layer_report *reports; /* n_jobs of them, shared */
@@ -101,134 +109,22 @@ struct pull
   int drawn; /* lines of progress on the screen */
 };
 
-/* ---- tmp/ entries and their locks ---- */
+/* ---- the work directory ---- */
 
-/* Make tmp/pull-RAND.lock appear already locked (an O_TMPFILE locked and
- * then linked), so that no other pull can see it unlocked and take it for a
- * leftover; then tmp/pull-RAND. */
 static int
 work_create (struct pull *p, rl_error_t *err)
 {
-  char rnd[17];
-  int fd;
-
-  if (random_hex (rnd, 8) < 0)
-    return rl_error (err, errno, "getrandom");
-  p->work = xasprintf ("tmp/pull-%s", rnd);
-  p->lockname = xasprintf ("tmp/pull-%s.lock", rnd);
-  if (mkdirat (p->st->rootfd, "tmp", 0700) < 0 && errno != EEXIST)
-    return rl_error (err, errno, "mkdir `%s/tmp`", p->st->root);
-  fd = openat (p->st->rootfd, "tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0)
-    {
-      cleanup_free char *proc = xasprintf ("/proc/self/fd/%d", fd);
-      if (flock (fd, LOCK_EX) < 0
-          || linkat (AT_FDCWD, proc, p->st->rootfd, p->lockname, AT_SYMLINK_FOLLOW) < 0)
-        {
-          int e = errno;
-          close (fd);
-          return rl_error (err, e, "create `%s/%s`", p->st->root, p->lockname);
-        }
-    }
-  else
-    {
-      /* No O_TMPFILE (some network file systems): a short window in which
-       * another pull could take the new lock file for a leftover; it then
-       * fails to remove a directory that does not exist yet, harmlessly. */
-      fd = openat (p->st->rootfd, p->lockname, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-      if (fd < 0 || flock (fd, LOCK_EX) < 0)
-        {
-          int e = errno;
-          if (fd >= 0)
-            close (fd);
-          return rl_error (err, e, "create `%s/%s`", p->st->root, p->lockname);
-        }
-    }
-  p->lockfd = fd;
-  if (mkdirat (p->st->rootfd, p->work, 0700) < 0)
-    return rl_error (err, errno, "mkdir `%s/%s`", p->st->root, p->work);
+  if (store_tmp_new (p->st, "pull", &p->work, err) < 0)
+    return -1;
+  if (mkdirat (p->st->rootfd, p->work.name, 0700) < 0)
+    return rl_error (err, errno, "mkdir `%s/%s`", p->st->root, p->work.name);
   return 0;
-}
-
-struct rm_job
-{
-  int dirfd;
-  const char *name;
-};
-
-static int
-rm_job_fn (void *arg, rl_error_t *err)
-{
-  struct rm_job *j = arg;
-  return rm_rf_at (j->dirfd, j->name, err);
-}
-
-/* Files of subordinate ids can only be removed from inside the namespace. */
-static int
-remove_as_owner (const struct idmap *m, int dirfd, const char *name, rl_error_t *err)
-{
-  struct rm_job j = { dirfd, name };
-  if (m->mode == IDMAP_SUBID)
-    return userns_run (m, false, rm_job_fn, &j, err);
-  return rm_job_fn (&j, err);
 }
 
 static void
 work_remove (struct pull *p)
 {
-  rl_error_t e = NULL;
-
-  if (p->work && remove_as_owner (p->m, p->st->rootfd, p->work, &e) < 0)
-    {
-      rl_warn ("leaving `%s/%s` behind: %s", p->st->root, p->work, e->msg);
-      rl_error_free (&e);
-    }
-  else if (p->lockname)
-    unlinkat (p->st->rootfd, p->lockname, 0);
-  if (p->lockfd >= 0)
-    close (p->lockfd);
-  p->lockfd = -1;
-}
-
-void
-pull_tmp_gc (struct rl_store *st, const struct idmap *m)
-{
-  cleanup_dir DIR *d = NULL;
-  struct dirent *de;
-  int fd = openat (st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-  if (fd < 0)
-    return;
-  d = fdopendir (fd);
-  if (d == NULL)
-    {
-      close (fd);
-      return;
-    }
-  while ((de = readdir (d)) != NULL)
-    {
-      cleanup_free char *lockname = NULL;
-      cleanup_free char *dir = NULL;
-      cleanup_close int lfd = -1;
-      rl_error_t e = NULL;
-      size_t n = strlen (de->d_name);
-
-      if (!str_has_prefix (de->d_name, "pull-") || !str_has_suffix (de->d_name, ".lock"))
-        continue;
-      lockname = xasprintf ("tmp/%s", de->d_name);
-      dir = xasprintf ("tmp/%.*s", (int)(n - strlen (".lock")), de->d_name);
-      lfd = openat (st->rootfd, lockname, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-      /* Held: a pull in progress. */
-      if (lfd < 0 || flock (lfd, LOCK_EX | LOCK_NB) < 0)
-        continue;
-      if (remove_as_owner (m, st->rootfd, dir, &e) < 0)
-        {
-          rl_warn ("cannot remove what a killed pull left in `%s/%s`: %s", st->root, dir, e->msg);
-          rl_error_free (&e);
-          continue;
-        }
-      unlinkat (st->rootfd, lockname, 0);
-    }
+  store_tmp_release (p->st, p->m, &p->work);
 }
 
 /* ---- the layer processes ---- */
@@ -263,7 +159,7 @@ fetch_sink (void *arg, const void *buf, size_t len, rl_error_t *err)
   s->rep->fetched = s->n;
   if (write_all (s->blobfd, buf, len) < 0)
     return rl_error (err, errno, "write the blob");
-  if (write_all (s->pipefd, buf, len) < 0)
+  if (s->pipefd >= 0 && write_all (s->pipefd, buf, len) < 0)
     {
       s->pipe_closed = errno == EPIPE;
       return rl_error (err, errno, "hand the blob to the unpacker");
@@ -271,11 +167,45 @@ fetch_sink (void *arg, const void *buf, size_t len, rl_error_t *err)
   return 0;
 }
 
+/* A blob fetched for a layer the store has must be that layer once
+ * decompressed, or the image's manifest and its layers would disagree. */
+static int
+blob_check_diff_id (struct pull *p, const char *blobname, const char *want, rl_error_t *err)
+{
+  cleanup_free char *what = xasprintf ("`%s/%s`", p->st->root, blobname);
+  cleanup_close int fd = openat (p->st->rootfd, blobname, O_RDONLY | O_CLOEXEC);
+  struct layer_fd_reader fr = { fd, what };
+  struct layer_hash_reader hr;
+  struct layer_decomp *d;
+  char got[DIGEST_LEN + 1];
+  char buf[64 * 1024];
+  ssize_t n;
+
+  if (fd < 0)
+    return rl_error (err, errno, "open %s", what);
+  d = layer_decomp_new (layer_fd_read, &fr);
+  layer_hash_reader_init (&hr, layer_decomp_read, d, 0);
+  while ((n = layer_hash_read (&hr, buf, sizeof buf, err)) > 0)
+    ;
+  layer_decomp_free (d);
+  if (n < 0)
+    {
+      sha256_clear (&hr.h);
+      return -1;
+    }
+  layer_hash_reader_digest (&hr, got);
+  if (strcmp (got, want) != 0)
+    return rl_error (err, 0, "diff_id mismatch: the config says `%s`, the layer is `%s`", want,
+                     got);
+  return 0;
+}
+
+/* pipefd is -1 for a blob_only job: nobody unpacks. */
 static _Noreturn void
 fetcher (struct pull *p, struct layer_job *j, int pipefd)
 {
   static const long ok[] = { 200, 0 };
-  cleanup_free char *blobname = xasprintf ("%s/blob-%zu", p->work, j->index);
+  cleanup_free char *blobname = xasprintf ("%s/blob-%zu", p->work.name, j->index);
   cleanup_free char *path = xasprintf ("/blobs/%s", j->desc->digest);
   struct fetch_sink s = { .pipefd = pipefd, .limit = j->desc->size, .rep = j->rep };
   struct reg_client *c = reg_client_fork (p->client);
@@ -312,6 +242,8 @@ fetcher (struct pull *p, struct layer_job *j, int pipefd)
       rl_error (&e, 0, "digest mismatch: the registry sent sha256:%s", hex);
       goto fail;
     }
+  if (j->blob_only && blob_check_diff_id (p, blobname, j->diff_id, &e) < 0)
+    goto fail;
   _exit (0);
 fail:
   j->rep->fetch_failed = 1;
@@ -365,7 +297,7 @@ unpack_fn (void *arg, rl_error_t *err)
 static _Noreturn void
 unpacker (struct pull *p, struct layer_job *j, int pipefd)
 {
-  cleanup_free char *dir = xasprintf ("%s/layer-%zu", p->work, j->index);
+  cleanup_free char *dir = xasprintf ("%s/layer-%zu", p->work.name, j->index);
   struct unpack_job u = { .pipefd = pipefd, .want = j->diff_id, .m = p->m, .rep = j->rep };
   rl_error_t e = NULL;
   int r;
@@ -409,7 +341,8 @@ fork_child (struct pull *p, struct layer_job *j, int keep, int drop,
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (getppid () != parent)
     _exit (1);
-  close (drop);
+  if (drop >= 0)
+    close (drop);
   fn (p, j, keep);
   _exit (1);
 }
@@ -419,6 +352,14 @@ job_start (struct pull *p, struct layer_job *j, rl_error_t *err)
 {
   int fds[2];
 
+  if (j->blob_only)
+    {
+      j->fetch_pid = fork_child (p, j, -1, -1, fetcher);
+      if (j->fetch_pid < 0)
+        return rl_error (err, errno, "fork");
+      j->state = JOB_RUNNING;
+      return 0;
+    }
   if (pipe2 (fds, O_CLOEXEC) < 0)
     return rl_error (err, errno, "pipe");
   j->fetch_pid = fork_child (p, j, fds[1], fds[0], fetcher);
@@ -483,7 +424,10 @@ progress_draw (struct pull *p, bool final)
             bar[PROGRESS_WIDTH] = '\0';
             have = human_size (f);
             total = human_size (j->desc->size);
-            fprintf (stderr, "%s [%s] %s/%s", f < j->desc->size ? "Downloading" : "Extracting ",
+            fprintf (stderr, "%s [%s] %s/%s",
+                     f < j->desc->size ? "Downloading"
+                     : j->blob_only    ? "Verifying  "
+                                       : "Extracting ",
                      bar, have, total);
           }
           break;
@@ -773,10 +717,12 @@ commit (struct pull *p, const char *manifest, size_t manifest_len, const char *c
 
       if (j->state != JOB_DONE)
         continue;
-      blob = xasprintf ("%s/blob-%zu", p->work, i);
+      blob = xasprintf ("%s/blob-%zu", p->work.name, i);
       if (blob_commit (p->st, blob, j->desc->digest + strlen (DIGEST_PREFIX), err) < 0)
         goto out;
-      t.name = xasprintf ("%s/layer-%zu", p->work, i);
+      if (j->blob_only)
+        continue;
+      t.tmp.name = xasprintf ("%s/layer-%zu", p->work.name, i);
       memcpy (t.diff_id, j->rep->diff_id, sizeof t.diff_id);
       t.size = j->rep->tar_size;
       t.idmap_key = idmap_key (p->m);
@@ -948,7 +894,15 @@ pull_from (struct pull *p, const char *manifest, size_t mlen, const struct rl_ma
           chain_id_next (parent, diff_ids[i], j->chain);
         }
       chains[i] = xstrdup (j->chain);
-      j->state = layer_exists (p->st, j->chain, NULL) ? JOB_EXISTS : JOB_WAITING;
+      j->state = JOB_WAITING;
+      if (layer_exists (p->st, j->chain, NULL))
+        {
+          /* Every blob the image's manifest names must be in the store,
+           * for save and push. */
+          j->blob_only = !blob_exists (p->st, j->desc->digest);
+          if (!j->blob_only)
+            j->state = JOB_EXISTS;
+        }
       if (j->state == JOB_WAITING)
         {
           nfetch++;
@@ -1007,15 +961,13 @@ pull_clear (struct pull *p)
 {
   reg_client_free (p->client);
   free (p->name);
-  free (p->work);
-  free (p->lockname);
-  if (p->lockfd >= 0)
-    close (p->lockfd);
+  /* Only on a path that did not remove it (it then holds nothing). */
+  store_tmp_release (p->st, p->m, &p->work);
   free (p->jobs);
   if (p->reports)
     munmap (p->reports, p->n_jobs * sizeof *p->reports);
   memset (p, 0, sizeof *p);
-  p->lockfd = -1;
+  p->work.lockfd = -1;
 }
 
 /* Find the image: each candidate name in turn (a short name may have
@@ -1090,7 +1042,7 @@ pull_image (struct rl_globals *g, const char *ref, const struct pull_opts *o,
   cleanup_free char *manifest = NULL;
   cleanup_manifest struct rl_manifest man = { 0 };
   struct platform pf = { 0 };
-  struct pull p = { .lockfd = -1 };
+  struct pull p = { .work.lockfd = -1 };
   size_t mlen = 0;
   int r;
 
@@ -1113,7 +1065,7 @@ pull_image (struct rl_globals *g, const char *ref, const struct pull_opts *o,
       return -1;
     }
   idmap_note_once (&st, &m);
-  pull_tmp_gc (&st, &m);
+  store_tmp_gc (&st, &m);
 
   p.st = &st;
   p.m = &m;
@@ -1126,7 +1078,7 @@ pull_image (struct rl_globals *g, const char *ref, const struct pull_opts *o,
   pull_clear (&p);
   /* Leftovers of a pull killed just before this one: its workers have
    * died by now. */
-  pull_tmp_gc (&st, &m);
+  store_tmp_gc (&st, &m);
   return r;
 }
 

@@ -26,11 +26,6 @@ struct pull_opts
 int pull_image (struct rl_globals *g, const char *ref, const struct pull_opts *o,
                 char id[SHA256_HEX_LEN + 1], rl_error_t *err);
 
-/* Remove what killed pulls left in tmp/ (entries whose lock nobody holds).
- * Errors are only warned about: this is housekeeping. */
-struct idmap;
-void pull_tmp_gc (struct rl_store *st, const struct idmap *m);
-
 /* The tags of a repository (GET /v2/NAME/tags/list), for --all-tags:
  * normalized references "DOMAIN/PATH:TAG". */
 int pull_list_tags (struct rl_globals *g, const char *ref, const struct pull_opts *o, char ***refs,

@@ -1,6 +1,7 @@
 /* Unit tests for the image store: images.json round trip and corruption,
- * lookup by name / short name / id prefix, and the safe unpacker against
- * hostile layers built here with libarchive's writer.  They run as root
+ * lookup by name / short name / id prefix, the safe unpacker against
+ * hostile layers built here with libarchive's writer, and tmp/ entries
+ * with their locks.  They run as root
  * (CI) and as an unprivileged user. */
 #include "config.h"
 #include "unit.h"
@@ -9,6 +10,7 @@
 #include "image/layer.h"
 #include "runtime/idmap.h"
 #include "store/store.h"
+#include "store/tmp.h"
 #include "util/dl.h"
 #include "util/fs.h"
 #include "util/util.h"
@@ -711,6 +713,53 @@ test_layer_tmp_commit (void)
     rl_error_free (&err);
 }
 
+/* A held entry survives a gc; one whose writer is gone (its lock fd
+ * closed, as by a kill -9) does not; a released one leaves nothing. */
+static void
+test_tmp_gc (void)
+{
+  cleanup_free char *root = tmp_dir ("store");
+  cleanup_free char *tmp = NULL;
+  cleanup_free char *inner = NULL;
+  struct rl_store st;
+  struct idmap m
+      = { .mode = getuid () == 0 ? IDMAP_HOST : IDMAP_SINGLE, .uid = getuid (), .gid = getgid () };
+  struct store_tmp live, dead;
+  rl_error_t err = NULL;
+  int fd;
+
+  open_store (&st, root);
+  tmp = xasprintf ("%s/tmp", root);
+  CHECK (store_tmp_new (&st, "blob", &live, &err) == 0);
+  fd = openat (st.rootfd, live.name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  CHECK (fd >= 0);
+  close (fd);
+  CHECK (store_tmp_new (&st, "load", &dead, &err) == 0);
+  CHECK (mkdirat (st.rootfd, dead.name, 0700) == 0);
+  inner = xasprintf ("%s/1", dead.name);
+  fd = openat (st.rootfd, inner, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  CHECK (fd >= 0);
+  close (fd);
+
+  store_tmp_gc (&st, &m);
+  CHECK (exists_at (st.rootfd, live.name) && exists_at (st.rootfd, live.lockname));
+  CHECK (exists_at (st.rootfd, dead.name) && exists_at (st.rootfd, dead.lockname));
+
+  close (dead.lockfd);
+  store_tmp_gc (&st, &m);
+  CHECK (!exists_at (st.rootfd, dead.name) && !exists_at (st.rootfd, dead.lockname));
+  CHECK (exists_at (st.rootfd, live.name) && exists_at (st.rootfd, live.lockname));
+  free (dead.name);
+  free (dead.lockname);
+
+  store_tmp_release (&st, &m, &live);
+  CHECK (live.name == NULL && live.lockname == NULL);
+  CHECK (dir_empty (tmp));
+  store_close (&st);
+  if (rm_rf_at (AT_FDCWD, root, &err) < 0)
+    rl_error_free (&err);
+}
+
 int
 main (void)
 {
@@ -741,6 +790,7 @@ main (void)
   RUN_TEST (test_decomp);
   RUN_TEST (test_images_db);
   RUN_TEST (test_layer_tmp_commit);
+  RUN_TEST (test_tmp_gc);
   {
     rl_error_t err = NULL;
     if (rm_rf_at (AT_FDCWD, tmp_root, &err) < 0)
