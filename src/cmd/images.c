@@ -6,6 +6,7 @@
 #include "image/imgconfig.h"
 #include "image/layer.h"
 #include "image/ref.h"
+#include "registry/manifest.h"
 #include "runtime/container.h"
 #include "runtime/idmap.h"
 #include "util/json.h"
@@ -16,56 +17,12 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #define MT_MANIFEST   "application/vnd.oci.image.manifest.v1+json"
 #define MT_CONFIG     "application/vnd.oci.image.config.v1+json"
 #define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 
-static void
-cleanup_storep (struct rl_store *st)
-{
-  store_close (st);
-}
-#define cleanup_store __attribute__ ((cleanup (cleanup_storep)))
-
-static void
-cleanup_idmapp (struct idmap *m)
-{
-  idmap_clear (m);
-}
-#define cleanup_idmap __attribute__ ((cleanup (cleanup_idmapp)))
-
-/* The host's architecture in the names OCI images use (Go's GOARCH). */
-static const char *
-host_arch (void)
-{
-  static const struct
-  {
-    const char *machine, *goarch;
-  } table[] = {
-    { "x86_64", "amd64" },
-    { "aarch64", "arm64" },
-    { "armv7l", "arm" },
-    { "armv6l", "arm" },
-    { "i686", "386" },
-    { "i386", "386" },
-    { "ppc64le", "ppc64le" },
-    { "s390x", "s390x" },
-    { "riscv64", "riscv64" },
-    { "mips64", "mips64" },
-    { "loongarch64", "loong64" },
-  };
-  static struct utsname u;
-
-  if (uname (&u) < 0)
-    return "unknown";
-  for (size_t i = 0; i < ARRAY_SIZE (table); i++)
-    if (strcmp (u.machine, table[i].machine) == 0)
-      return table[i].goarch;
-  return u.machine;
-}
 
 /* ---- import ---- */
 
@@ -237,7 +194,7 @@ import_run (struct rl_globals *g, const struct import_opts *o, char **args, rl_e
   created = rfc3339_time (now);
   created_by = xasprintf ("rl import %s%s%s", args[0], name ? " " : "", name ? name : "");
   config
-      = config_edit_image_json (&o->edit, host_arch (), b.diff_id, created, created_by, o->message);
+      = config_edit_image_json (&o->edit, platform_host_arch (), b.diff_id, created, created_by, o->message);
   if (import_commit (&st, &m, &b, &t, config, name, now, id, err) < 0)
     {
       layer_tmp_discard (&st, &m, &t);

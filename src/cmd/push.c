@@ -25,13 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void
-cleanup_storep (struct rl_store *st)
-{
-  store_close (st);
-}
-#define cleanup_store __attribute__ ((cleanup (cleanup_storep)))
-
 enum push_format
 {
   PUSH_AS_STORED,

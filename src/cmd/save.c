@@ -17,20 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void
-cleanup_storep (struct rl_store *st)
-{
-  store_close (st);
-}
-#define cleanup_store __attribute__ ((cleanup (cleanup_storep)))
-
-static void
-cleanup_idmapp (struct idmap *m)
-{
-  idmap_clear (m);
-}
-#define cleanup_idmap __attribute__ ((cleanup (cleanup_idmapp)))
-
 enum
 {
   OPT_OUTPUT = 1,

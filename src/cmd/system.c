@@ -15,13 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void
-cleanup_storep (struct rl_store *st)
-{
-  store_close (st);
-}
-#define cleanup_store __attribute__ ((cleanup (cleanup_storep)))
-
 /* Bytes of the regular files below at/name.  A container's upper
  * directory may hold directories of subordinate ids that we cannot read:
  * they are left out rather than failing the whole report. */

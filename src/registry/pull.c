@@ -766,20 +766,6 @@ out:
 
 /* ---- the whole pull ---- */
 
-static void
-cleanup_storep (struct rl_store *st)
-{
-  store_close (st);
-}
-#define cleanup_store __attribute__ ((cleanup (cleanup_storep)))
-
-static void
-cleanup_idmapp (struct idmap *m)
-{
-  idmap_clear (m);
-}
-#define cleanup_idmap __attribute__ ((cleanup (cleanup_idmapp)))
-
 struct platform
 {
   char *os, *arch, *variant;

@@ -178,6 +178,12 @@ idmap_clear (struct idmap *m)
   m->why = m->newuidmap = m->newgidmap = NULL;
 }
 
+void
+cleanup_idmapp (struct idmap *m)
+{
+  idmap_clear (m);
+}
+
 char *
 idmap_key (const struct idmap *m)
 {

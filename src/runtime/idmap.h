@@ -38,6 +38,8 @@ struct idmap
  * RL_IDMAP=single in the environment forces the single-id map. */
 int idmap_detect (struct idmap *m, rl_error_t *err);
 void idmap_clear (struct idmap *m);
+void cleanup_idmapp (struct idmap *m);
+#define cleanup_idmap __attribute__ ((cleanup (cleanup_idmapp)))
 const char *idmap_mode_name (enum idmap_mode mode);
 /* A short stable key for the map ("host", "single", "subid:100000:65536:...")
  * that the store records next to unpacked layers. */

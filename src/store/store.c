@@ -141,6 +141,12 @@ store_close (struct rl_store *st)
   st->rootfd = st->runfd = st->lockfd = -1;
 }
 
+void
+cleanup_storep (struct rl_store *st)
+{
+  store_close (st);
+}
+
 int
 store_lock (struct rl_store *st, rl_error_t *err)
 {

@@ -35,6 +35,8 @@ struct rl_store
 /* Find and create (if needed) the store and runtime directories. */
 int store_open (struct rl_store *st, const struct rl_globals *g, rl_error_t *err);
 void store_close (struct rl_store *st);
+void cleanup_storep (struct rl_store *st);
+#define cleanup_store __attribute__ ((cleanup (cleanup_storep)))
 /* Exclusive lock for short metadata changes (flock on root/lock); nests. */
 int store_lock (struct rl_store *st, rl_error_t *err);
 void store_unlock (struct rl_store *st);
