@@ -2,6 +2,7 @@
  * disk, and what removing the unused ones would give back). */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "image/layer.h"
 #include "image/image.h"
 #include "runtime/container.h"
 #include "util/json.h"
@@ -52,22 +53,6 @@ tree_size (int at, const char *name, int depth)
   return total;
 }
 
-/* The size layers/CHAIN.json records (bytes of the layer's tar). */
-static uint64_t
-layer_size (struct rl_store *st, const char *chain)
-{
-  cleanup_free char *name = xasprintf ("layers/%s.json", chain);
-  cleanup_json yajl_val meta = NULL;
-  rl_error_t e = NULL;
-
-  if (json_parse_file_at (st->rootfd, name, &meta, &e) < 0)
-    {
-      rl_error_free (&e);
-      return 0;
-    }
-  return json_get_int (meta, "size", 0);
-}
-
 static char *
 reclaimable (uint64_t part, uint64_t total)
 {
@@ -114,7 +99,7 @@ df_images (struct rl_store *st, struct df_row *r, rl_error_t *err)
    * uses could be reclaimed. */
   for (size_t k = 0; all && all[k]; k++)
     {
-      uint64_t n = layer_size (st, all[k]);
+      uint64_t n = layer_tar_size (st, all[k]);
       r->size += n;
       if (!strv_contains (kept, all[k]))
         r->reclaim += n;

@@ -148,21 +148,6 @@ manifest_convert (const char *text, bool to_oci, char **out, rl_error_t *err)
 
 /* ---- small helpers ---- */
 
-uint64_t
-archive_layer_tar_size (struct rl_store *st, const char *chain)
-{
-  cleanup_free char *name = xasprintf ("layers/%s.json", chain);
-  cleanup_json yajl_val meta = NULL;
-  rl_error_t e = NULL;
-
-  if (json_parse_file_at (st->rootfd, name, &meta, &e) < 0)
-    {
-      rl_error_free (&e);
-      return 0;
-    }
-  return json_get_int (meta, "size", 0);
-}
-
 static int
 read_store_json (struct rl_store *st, const char *hex, char **text, size_t *len, rl_error_t *err)
 {
@@ -364,7 +349,7 @@ out_layer_tar (struct saver *sv, const char *name, const char *hex, const char *
   struct layer_hash_reader hr;
   struct layer_decomp *d;
   char got[DIGEST_LEN + 1];
-  uint64_t size = archive_layer_tar_size (sv->st, chain);
+  uint64_t size = layer_tar_size (sv->st, chain);
   ssize_t n;
   int r = -1;
 

@@ -596,7 +596,7 @@ unpack_layer (struct loader *l, struct pending_layer *p, const char *rel, const 
 {
   if (layer_exists (l->st, p->chain, NULL))
     {
-      *tar_size = archive_layer_tar_size (l->st, p->chain);
+      *tar_size = layer_tar_size (l->st, p->chain);
       return 0;
     }
   if (layer_unpack_file_tmp (l->st, l->m, rel, diff_id, &p->t, err) < 0)
@@ -695,7 +695,7 @@ load_docker_image (struct loader *l, yajl_val entry, size_t idx, rl_error_t *err
             tar_size = p->b.tar_size;
         }
       else
-        tar_size = p->b.tar_size ? p->b.tar_size : archive_layer_tar_size (l->st, p->chain);
+        tar_size = p->b.tar_size ? p->b.tar_size : layer_tar_size (l->st, p->chain);
       img->size += tar_size;
       yajl_gen_map_open (g);
       jg_kstr (g, "mediaType", MT_OCI_LAYER_GZIP);
@@ -802,7 +802,7 @@ load_oci_image (struct loader *l, const char *digest, uint64_t size, char **name
             return rl_error_wrap (err, "layer %zu", k + 1);
         }
       else
-        tar_size = p->unpacked ? p->t.size : archive_layer_tar_size (l->st, p->chain);
+        tar_size = p->unpacked ? p->t.size : layer_tar_size (l->st, p->chain);
       img->size += tar_size;
     }
   return 0;

@@ -13,6 +13,5 @@
 #define ANNOTATION_IMAGE_NAME "io.containerd.image.name"
 
 /* The uncompressed tar size recorded with layers/CHAIN, 0 when unknown. */
-uint64_t archive_layer_tar_size (struct rl_store *st, const char *chain);
 
 #endif

@@ -559,3 +559,18 @@ layer_gc (struct rl_store *st, const struct idmap *m, const struct rl_image_db *
     return rl_error_wrap (err, "remove unused layers in `%s`", st->root);
   return 0;
 }
+
+uint64_t
+layer_tar_size (struct rl_store *st, const char *chain_hex)
+{
+  cleanup_free char *name = xasprintf ("layers/%s.json", chain_hex);
+  cleanup_json yajl_val meta = NULL;
+  rl_error_t e = NULL;
+
+  if (json_parse_file_at (st->rootfd, name, &meta, &e) < 0)
+    {
+      rl_error_free (&e);
+      return 0;
+    }
+  return json_get_int (meta, "size", 0);
+}

@@ -125,6 +125,8 @@ void layer_tmp_discard (struct rl_store *st, const struct idmap *m, struct layer
 
 /* Is layers/CHAIN complete, and with which id map key (*key may be NULL)? */
 bool layer_exists (struct rl_store *st, const char *chain_hex, char **key);
+/* Bytes of the layer's tar as layers/CHAIN.json records them; 0 if unknown. */
+uint64_t layer_tar_size (struct rl_store *st, const char *chain_hex);
 
 /* Blobs.  blob_put_bytes() writes a small blob (config, manifest) straight
  * into blobs/ (rename of a whole file: safe without lock, but call it under

@@ -680,21 +680,6 @@ parse_created (const char *s)
   return (int64_t)timegm (&tm) * 1000000000LL + ns;
 }
 
-static uint64_t
-layer_size (struct rl_store *st, const char *chain)
-{
-  cleanup_free char *name = xasprintf ("layers/%s.json", chain);
-  cleanup_json yajl_val meta = NULL;
-  rl_error_t e = NULL;
-
-  if (json_parse_file_at (st->rootfd, name, &meta, &e) < 0)
-    {
-      rl_error_free (&e);
-      return 0;
-    }
-  return json_get_int (meta, "size", 0);
-}
-
 static int
 commit (struct pull *p, const char *manifest, size_t manifest_len, const char *config,
         size_t config_len, char **diff_ids, char **chains, const char *name,
@@ -735,7 +720,7 @@ commit (struct pull *p, const char *manifest, size_t manifest_len, const char *c
       layer_tmp_discard (p->st, p->m, &t);
     }
   for (size_t i = 0; chains[i]; i++)
-    size += layer_size (p->st, chains[i]);
+    size += layer_tar_size (p->st, chains[i]);
   if (blob_put_bytes (p->st, config, config_len, id, err) < 0
       || blob_put_bytes (p->st, manifest, manifest_len, mhex, err) < 0)
     goto out;
