@@ -227,37 +227,6 @@ cmd_import (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   return r;
 }
 
-/* Copy a parsed JSON value into the generator. */
-static void
-gen_value (yajl_gen g, yajl_val v)
-{
-  if (v == NULL || YAJL_IS_NULL (v))
-    yajl_gen_null (g);
-  else if (YAJL_IS_STRING (v))
-    jg_str (g, YAJL_GET_STRING (v));
-  else if (YAJL_IS_NUMBER (v))
-    yajl_gen_number (g, YAJL_GET_NUMBER (v), strlen (YAJL_GET_NUMBER (v)));
-  else if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
-    yajl_gen_bool (g, YAJL_IS_TRUE (v));
-  else if (YAJL_IS_ARRAY (v))
-    {
-      yajl_gen_array_open (g);
-      for (size_t i = 0; i < v->u.array.len; i++)
-        gen_value (g, v->u.array.values[i]);
-      yajl_gen_array_close (g);
-    }
-  else if (YAJL_IS_OBJECT (v))
-    {
-      yajl_gen_map_open (g);
-      for (size_t i = 0; i < v->u.object.len; i++)
-        {
-          jg_key (g, v->u.object.keys[i]);
-          gen_value (g, v->u.object.values[i]);
-        }
-      yajl_gen_map_close (g);
-    }
-}
-
 /* ---- images ---- */
 
 enum
@@ -507,7 +476,7 @@ gen_image_json (struct rl_store *st, const struct rl_image *img, char *const *na
   jg_kint (g, "VirtualSize", (long long)img->size);
   jg_key (g, "Labels");
   if (YAJL_IS_OBJECT (labels))
-    gen_value (g, labels);
+    jg_value (g, labels);
   else
     yajl_gen_null (g);
   jg_kint (g, "Containers", (long long)strv_len (users));
@@ -863,7 +832,7 @@ inspect_one (struct rl_store *st, const struct rl_image *img, yajl_gen g, rl_err
   jg_key (g, "Config");
   v = json_get (cfg, "config");
   if (YAJL_IS_OBJECT (v))
-    gen_value (g, v);
+    jg_value (g, v);
   else
     {
       yajl_gen_map_open (g);
@@ -877,7 +846,7 @@ inspect_one (struct rl_store *st, const struct rl_image *img, yajl_gen g, rl_err
   jg_key (g, "History");
   v = json_get (cfg, "history");
   if (YAJL_IS_ARRAY (v))
-    gen_value (g, v);
+    jg_value (g, v);
   else
     {
       yajl_gen_array_open (g);

@@ -244,39 +244,6 @@ auth_lookup (const char *registry, const char *repository, char **user, char **p
   return 0;
 }
 
-/* Copy any JSON value into a generator (to keep entries rl does not know). */
-static void
-gen_value (yajl_gen g, yajl_val v)
-{
-  if (YAJL_IS_OBJECT (v))
-    {
-      yajl_gen_map_open (g);
-      for (size_t i = 0; i < v->u.object.len; i++)
-        {
-          jg_key (g, v->u.object.keys[i]);
-          gen_value (g, v->u.object.values[i]);
-        }
-      yajl_gen_map_close (g);
-    }
-  else if (YAJL_IS_ARRAY (v))
-    {
-      yajl_gen_array_open (g);
-      for (size_t i = 0; i < v->u.array.len; i++)
-        gen_value (g, v->u.array.values[i]);
-      yajl_gen_array_close (g);
-    }
-  else if (YAJL_IS_STRING (v))
-    jg_str (g, YAJL_GET_STRING (v));
-  else if (YAJL_IS_NUMBER (v))
-    yajl_gen_number (g, YAJL_GET_NUMBER (v), strlen (YAJL_GET_NUMBER (v)));
-  else if (YAJL_IS_TRUE (v))
-    yajl_gen_bool (g, 1);
-  else if (YAJL_IS_FALSE (v))
-    yajl_gen_bool (g, 0);
-  else
-    yajl_gen_null (g);
-}
-
 /* Rewrite path with the entry key replaced by new_auth (NULL: removed, or
  * every entry when key is NULL too). */
 static int
@@ -300,7 +267,7 @@ auth_rewrite (const char *path, const char *key, const char *new_auth, bool *cha
     if (strcmp (root->u.object.keys[i], "auths") != 0)
       {
         jg_key (g, root->u.object.keys[i]);
-        gen_value (g, root->u.object.values[i]);
+        jg_value (g, root->u.object.values[i]);
       }
   jg_key (g, "auths");
   yajl_gen_map_open (g);
@@ -313,7 +280,7 @@ auth_rewrite (const char *path, const char *key, const char *new_auth, bool *cha
           continue;
         }
       jg_key (g, k);
-      gen_value (g, auths->u.object.values[i]);
+      jg_value (g, auths->u.object.values[i]);
     }
   if (new_auth)
     {

@@ -165,6 +165,36 @@ jg_kstrv (yajl_gen g, const char *key, char *const *v)
   yajl_gen_array_close (g);
 }
 
+void
+jg_value (yajl_gen g, yajl_val v)
+{
+  if (YAJL_IS_OBJECT (v))
+    {
+      yajl_gen_map_open (g);
+      for (size_t i = 0; i < v->u.object.len; i++)
+        {
+          jg_key (g, v->u.object.keys[i]);
+          jg_value (g, v->u.object.values[i]);
+        }
+      yajl_gen_map_close (g);
+    }
+  else if (YAJL_IS_ARRAY (v))
+    {
+      yajl_gen_array_open (g);
+      for (size_t i = 0; i < v->u.array.len; i++)
+        jg_value (g, v->u.array.values[i]);
+      yajl_gen_array_close (g);
+    }
+  else if (YAJL_IS_STRING (v))
+    jg_str (g, YAJL_GET_STRING (v));
+  else if (YAJL_IS_NUMBER (v))
+    yajl_gen_number (g, YAJL_GET_NUMBER (v), strlen (YAJL_GET_NUMBER (v)));
+  else if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
+    yajl_gen_bool (g, YAJL_IS_TRUE (v));
+  else
+    yajl_gen_null (g);
+}
+
 char *
 jg_finish (yajl_gen g, size_t *len)
 {

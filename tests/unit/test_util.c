@@ -194,6 +194,18 @@ test_json (void)
   yajl_gen_map_close (g);
   out = jg_finish (g, NULL);
   CHECK_STR (out, "{\"k\":\"v\\\"\"}");
+
+  {
+    /* jg_value copies any parsed document unchanged. */
+    const char *doc = "{\"a\":[1,2.5,true,false,null,\"s\"],\"o\":{\"x\":{}}}";
+    cleanup_json yajl_val t = NULL;
+    cleanup_gen yajl_gen g2 = json_gen_new (false);
+    cleanup_free char *copy = NULL;
+    CHECK (json_parse (doc, "test", &t, &err) == 0);
+    jg_value (g2, t);
+    copy = jg_finish (g2, NULL);
+    CHECK_STR (copy, doc);
+  }
 }
 
 int
