@@ -25,6 +25,8 @@ packages=(
 	# build
 	autoconf automake libtool pkg-config make gcc clang
 	libseccomp-dev libcap-dev libfuse3-dev libslirp-dev libyajl-dev
+	# slirp.pc requires glib-2.0, which libslirp-dev does not pull in
+	libglib2.0-dev
 	libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev libzstd-dev
 	# run: fuse-overlayfs is the second storage driver, uidmap brings the
 	# setuid newuidmap/newgidmap used for subordinate id ranges
@@ -36,6 +38,8 @@ packages=(
 	# save/load and push/pull interop tests
 	busybox-static bats tmux zstd python3 curl docker-registry skopeo
 	openssl ca-certificates apache2-utils podman
+	# the seccomp tests build a static probe, also as a 32-bit program
+	gcc-multilib
 )
 if ((bench)); then
 	# time gives /usr/bin/time -f %M for rl's peak RSS

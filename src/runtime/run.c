@@ -77,6 +77,11 @@ struct run_ctx
   char *rundir_rel; /* "containers/ID" below the runroot: the live state */
   char *hostname;
   enum rl_driver driver;
+  uint64_t caps;      /* the container's capability set */
+  uint64_t caps_user; /* what a non-root user keeps: the --cap-add names */
+  /* The seccomp filter for the map detected, and the single-id variant
+   * (with root emulation) should a subid map fall back to it. */
+  struct seccomp_prog filter, filter_single;
   int sock[2];
   sigset_t oldmask;
 };
@@ -368,7 +373,6 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
   struct rootfs_spec rs = { x->driver, x->layers, -1, x->ctrdir, target, s->rm };
   struct mounts_spec ms;
   struct mount_op *ops;
-  struct seccomp_opts sc = { 0 };
   cleanup_strv char **store = NULL;
   char **env;
   enum rl_driver used;
@@ -479,13 +483,37 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
       close (null);
     }
 
-  /* Podman's default set: no CAP_SYS_ADMIN, so what rl mounted read-only
-   * stays so.  The command gets the bounding set at exec; we keep ours
-   * until then (seccomp and --init still need them). */
-  if (caps_drop_bounding (CAPS_DEFAULT, &err) < 0)
+  env = run_environment (s, ic->env, x->hostname,
+                         user.home       ? user.home
+                         : user.uid == 0 ? "/root"
+                                         : "/");
+  /* No fd of rl's reaches the command (the socket closes on exec too). */
+  syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* The filter goes first, while we hold CAP_SYS_ADMIN of the namespace:
+   * loading it later would need no_new_privs, which is the user's choice.
+   * what follows (capset, prctl, the setuid family, chdir, execve) is in
+   * the default profile, and a seccomp=FILE profile must allow it too. */
+  if (seccomp_load_prog (go.mode == IDMAP_SINGLE && x->m.mode != IDMAP_SINGLE ? &x->filter_single
+                                                                              : &x->filter,
+                         &err)
+      < 0)
     child_fail (sock, RL_EXIT_FAILURE, &err);
-  if (switch_user (x, go.mode, &user, user_spec, &err) < 0)
-    child_fail (sock, RL_EXIT_FAILURE, &err);
+  {
+    bool root_user = user.uid == 0;
+    uint64_t keep = root_user ? 0 : x->caps_user;
+
+    if (caps_apply_before_user (x->caps, keep, &err) < 0
+        || switch_user (x, go.mode, &user, user_spec, &err) < 0
+        || caps_apply_after_user (x->caps, keep, root_user, go.mode == IDMAP_SINGLE && !root_user,
+                                  &err)
+               < 0)
+      child_fail (sock, RL_EXIT_FAILURE, &err);
+  }
+  if (s->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    {
+      rl_error (&err, errno, "set no_new_privs");
+      child_fail (sock, RL_EXIT_FAILURE, &err);
+    }
   /* A change of credentials clears the parent-death signal: set it again,
    * then make sure rl did not die before it was set. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
@@ -499,15 +527,6 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
       rl_error (&err, errno, "chdir to working directory `%s`", workdir);
       child_fail (sock, RL_EXIT_FAILURE, &err);
     }
-  env = run_environment (s, ic->env, x->hostname,
-                         user.home       ? user.home
-                         : user.uid == 0 ? "/root"
-                                         : "/");
-  /* No fd of rl's reaches the command (the socket closes on exec too). */
-  syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-  sc.root_emulation = go.mode == IDMAP_SINGLE;
-  if (seccomp_apply (&sc, &err) < 0)
-    child_fail (sock, RL_EXIT_FAILURE, &err);
   if (s->init)
     run_init (x->cmd, env, sock, slave);
   exec_command (x->cmd, env, sock);
@@ -785,6 +804,22 @@ run_ctx_prepare (struct run_ctx *x, struct rl_globals *g, rl_error_t *err)
   x->layers = image_layer_dirs (x->st, x->img);
   if (idmap_detect (&x->m, err) < 0)
     return -1;
+  if (caps_compute (s->cap_add, s->cap_drop, &x->caps, &x->caps_user, err) < 0)
+    return -1;
+  {
+    struct seccomp_opts so
+        = { .profile = s->seccomp == SECCOMP_FILE         ? SECCOMP_PROFILE_FILE
+                       : s->seccomp == SECCOMP_UNCONFINED ? SECCOMP_PROFILE_UNCONFINED
+                                                          : SECCOMP_PROFILE_DEFAULT,
+            .file = s->seccomp_file,
+            .root_emulation = x->m.mode == IDMAP_SINGLE,
+            .caps = x->caps };
+    if (seccomp_prepare (&so, &x->filter, err) < 0)
+      return -1;
+    so.root_emulation = true;
+    if (x->m.mode == IDMAP_SUBID && seccomp_prepare (&so, &x->filter_single, err) < 0)
+      return -1;
+  }
 
   x->c.name = s->name ? xstrdup (s->name) : NULL;
   x->c.image_id = xstrdup (x->img->id);
@@ -815,6 +850,8 @@ run_ctx_clear (struct run_ctx *x)
   free (x->ctrdir);
   free (x->rundir_rel);
   free (x->hostname);
+  seccomp_prog_clear (&x->filter);
+  seccomp_prog_clear (&x->filter_single);
 }
 
 int

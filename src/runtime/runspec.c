@@ -2,6 +2,7 @@
  * that merge them with the image config. */
 #include "config.h"
 #include "runtime/runspec.h"
+#include "runtime/caps.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/opts.h"
@@ -64,6 +65,9 @@ run_spec_clear (struct run_spec *s)
   free (s->mounts);
   free (s->storage_driver);
   free (s->platform);
+  strv_free (s->cap_add);
+  strv_free (s->cap_drop);
+  free (s->seccomp_file);
   free (s->image);
   strv_free (s->args);
   memset (s, 0, sizeof *s);
@@ -495,6 +499,9 @@ enum
   O_PULL,
   O_PLATFORM,
   O_TLS_VERIFY,
+  O_CAP_ADD,
+  O_CAP_DROP,
+  O_SECURITY_OPT,
 };
 
 static const struct rl_opt run_opts[] = {
@@ -526,6 +533,11 @@ static const struct rl_opt run_opts[] = {
     "the platform to pull (default: rl.conf's, else the host's)", O_PLATFORM },
   { "tls-verify", 0, NULL,
     "check the registry's certificate when pulling (=false also allows plain HTTP)", O_TLS_VERIFY },
+  { "cap-add", 0, "CAP[,CAP...]", "add capabilities (CHOWN or cap_chown; ALL: every one)",
+    O_CAP_ADD },
+  { "cap-drop", 0, "CAP[,CAP...]", "drop capabilities (ALL: every one)", O_CAP_DROP },
+  { "security-opt", 0, "OPT",
+    "seccomp=FILE (Docker's JSON), seccomp=unconfined or no-new-privileges", O_SECURITY_OPT },
   { NULL, 0, NULL, NULL, 0 },
 };
 
@@ -558,6 +570,73 @@ set_str (char **dst, const char *v)
   free (*dst);
   *dst = xstrdup (v);
   return 0;
+}
+
+/* --cap-add/--cap-drop take a comma-separated list, as Podman's do; each
+ * name is checked here so that a typo fails before any work. */
+static int
+cap_list (char ***dst, const char *arg, const char *opt, rl_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (arg);
+  char *save = NULL;
+  bool any = false;
+
+  for (char *n = strtok_r (copy, ",", &save); n; n = strtok_r (NULL, ",", &save))
+    {
+      uint64_t bit;
+      if (caps_from_name (n, &bit, err) < 0)
+        return rl_error_wrap (err, "--%s", opt);
+      strv_add (dst, n);
+      any = true;
+    }
+  if (!any)
+    return rl_error (err, 0, "--%s: no capability given", opt);
+  return 0;
+}
+
+int
+parse_security_opt (struct run_spec *s, const char *arg, rl_error_t *err)
+{
+  const char *v;
+  bool b;
+
+  if (str_has_prefix (arg, "seccomp=") || str_has_prefix (arg, "seccomp:"))
+    {
+      v = arg + strlen ("seccomp=");
+      free (s->seccomp_file);
+      s->seccomp_file = NULL;
+      if (strcmp (v, "unconfined") == 0)
+        s->seccomp = SECCOMP_UNCONFINED;
+      else if (*v == '\0')
+        return rl_error (err, 0, "--security-opt `%s`: no profile given", arg);
+      else
+        {
+          s->seccomp = SECCOMP_FILE;
+          s->seccomp_file = xstrdup (v);
+        }
+      return 0;
+    }
+  if (strcmp (arg, "no-new-privileges") == 0)
+    {
+      s->no_new_privileges = true;
+      return 0;
+    }
+  if (str_has_prefix (arg, "no-new-privileges=") || str_has_prefix (arg, "no-new-privileges:"))
+    {
+      v = arg + strlen ("no-new-privileges=");
+      if (bool_value ("no-new-privileges", v, &b, err) < 0)
+        return rl_error_wrap (err, "--security-opt");
+      s->no_new_privileges = b;
+      return 0;
+    }
+  /* Scripts written for Podman on SELinux hosts pass this; there is no
+   * label to disable here. */
+  if (strcmp (arg, "label=disable") == 0 || strcmp (arg, "label:disable") == 0)
+    return 0;
+  return rl_error (err, 0,
+                   "--security-opt: unknown option `%s` (seccomp=FILE, seccomp=unconfined or "
+                   "no-new-privileges)",
+                   arg);
 }
 
 static int
@@ -647,6 +726,12 @@ run_opt (void *data, int id, const char *arg, rl_error_t *err)
     case O_TLS_VERIFY:
       s->tls_verify_set = true;
       return opts_flag_value ("tls-verify", arg, &s->tls_verify, err);
+    case O_CAP_ADD:
+      return cap_list (&s->cap_add, arg, "cap-add", err);
+    case O_CAP_DROP:
+      return cap_list (&s->cap_drop, arg, "cap-drop", err);
+    case O_SECURITY_OPT:
+      return parse_security_opt (s, arg, err);
     }
   return 0;
 }

@@ -43,6 +43,14 @@ enum rl_pull_policy
   PULL_NEVER,
 };
 
+/* --security-opt seccomp=... */
+enum rl_seccomp_mode
+{
+  SECCOMP_DEFAULT,
+  SECCOMP_FILE,
+  SECCOMP_UNCONFINED,
+};
+
 /* A -v, --mount or --tmpfs request. */
 struct rl_mount
 {
@@ -74,6 +82,12 @@ struct run_spec
   char *platform;      /* --platform for a pull, or NULL */
   bool tls_verify_set; /* --tls-verify given (else rl.conf decides) */
   bool tls_verify;
+  /* Confinement: --cap-add, --cap-drop, --security-opt */
+  char **cap_add; /* names as given (validated) */
+  char **cap_drop;
+  enum rl_seccomp_mode seccomp;
+  char *seccomp_file; /* SECCOMP_FILE */
+  bool no_new_privileges;
   char *image;
   char **args; /* COMMAND [ARG...] (may be empty) */
 };
@@ -88,6 +102,9 @@ int parse_volume (const char *arg, struct rl_mount *m, rl_error_t *err);
 int parse_mount (const char *arg, struct rl_mount *m, rl_error_t *err);
 int parse_tmpfs (const char *arg, struct rl_mount *m, rl_error_t *err);
 void rl_mount_clear (struct rl_mount *m);
+/* One --security-opt: seccomp=unconfined|FILE, no-new-privileges[=|:true|
+ * false], label=disable (no SELinux here: accepted for scripts). */
+int parse_security_opt (struct run_spec *s, const char *arg, rl_error_t *err);
 /* "64m", "1g", "4096" -> bytes. */
 bool parse_size (const char *s, unsigned long long *out);
 /* Lines of an env file appended to *env: KEY=VALUE, or KEY alone to take the

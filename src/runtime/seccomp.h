@@ -1,25 +1,52 @@
-/* The container's seccomp filter.  Today: root emulation for the single-id
- * map (chown and the setuid family succeed without effect, so package
- * managers and su-style tools work where only one id exists).  The filter
- * is built from tables of rules so that the default confinement profile
- * (blocked syscalls failing with EPERM) adds its own table here. */
+/* The container's seccomp filter: rl's default profile (an allow-list,
+ * src/runtime/seccomp.c), a Docker-format JSON profile (--security-opt
+ * seccomp=FILE) or none (seccomp=unconfined), with root emulation on top
+ * for the single-id map (chown and the setuid family succeed without
+ * effect).  The filter is compiled by libseccomp once per profile, mode and
+ * capability set and cached as BPF under ${XDG_CACHE_HOME:-~/.cache}/rl/
+ * seccomp/, so a container start only reads it and hands it to the kernel. */
 #ifndef RL_SECCOMP_H
 #define RL_SECCOMP_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "util/error.h"
 
-struct seccomp_opts
+enum seccomp_profile
 {
-  bool root_emulation; /* single-id map: fake chown/setuid family */
+  SECCOMP_PROFILE_DEFAULT,    /* rl's built-in allow-list */
+  SECCOMP_PROFILE_FILE,       /* a Docker-format JSON file */
+  SECCOMP_PROFILE_UNCONFINED, /* no filter but root emulation */
 };
 
-/* Is there any filter to load for o? */
-bool seccomp_wanted (const struct seccomp_opts *o);
-/* Build and load the filter into the calling thread (before execve; it
- * holds CAP_SYS_ADMIN in its user namespace, so no_new_privs is left to the
- * caller). */
-int seccomp_apply (const struct seccomp_opts *o, rl_error_t *err);
+struct seccomp_opts
+{
+  enum seccomp_profile profile;
+  const char *file;    /* SECCOMP_PROFILE_FILE */
+  bool root_emulation; /* single-id map: fake chown/setuid family */
+  uint64_t caps;       /* the container's capability set (CAP_SYS_ADMIN opens mount, ...) */
+};
+
+/* A compiled filter: classic BPF instructions (struct sock_filter). */
+struct seccomp_prog
+{
+  void *insns;
+  size_t n_insns; /* 0: no filter */
+};
+
+/* Make the filter for o: from the cache, else compiled (and cached).
+ * Called by rl before the container's processes exist, so a bad profile
+ * is an error of `rl run` itself. */
+int seccomp_prepare (const struct seccomp_opts *o, struct seccomp_prog *out, rl_error_t *err);
+void seccomp_prog_clear (struct seccomp_prog *p);
+/* Load p into the calling thread (before execve; the caller holds
+ * CAP_SYS_ADMIN in its user namespace or set no_new_privs). */
+int seccomp_load_prog (const struct seccomp_prog *p, rl_error_t *err);
+
+/* For the unit tests: the filter without the cache. */
+int seccomp_compile (const struct seccomp_opts *o, const char *profile_text,
+                     struct seccomp_prog *out, rl_error_t *err);
 
 #endif

@@ -1,14 +1,23 @@
 /* Unit tests of the runtime's pure parts: `rl run` options, -v/--mount/
  * --tmpfs, env files, the command and environment rules, and user lookup
- * in an image's passwd and group text. */
+ * in an image's passwd and group text.
+ * Also capability names and sets, --security-opt, and the seccomp filters:
+ * compiled, and loaded in a child to see what they answer. */
 #include "config.h"
+#include "runtime/caps.h"
 #include "runtime/runspec.h"
+#include "runtime/seccomp.h"
 #include "runtime/userdb.h"
 #include "util/util.h"
 #include "unit.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int
 parse (struct run_spec *s, rl_error_t *err, ...)
@@ -374,6 +383,172 @@ test_userdb (void)
   rl_error_free (&err);
 }
 
+static void
+test_caps (void)
+{
+  rl_error_t err = NULL;
+  uint64_t set, added, b;
+  char *add[4] = { NULL }, *drop[4] = { NULL };
+
+  CHECK (caps_compute (NULL, NULL, &set, &added, &err) == 0);
+  CHECK (set == CAPS_DEFAULT && set == UINT64_C (0x800405fb) && added == 0);
+  CHECK (caps_from_name ("net_raw", &b, &err) == 0 && b == CAP_BIT (CAP_NET_RAW));
+  CHECK (caps_from_name ("CAP_Net_Raw", &b, &err) == 0 && b == CAP_BIT (CAP_NET_RAW));
+  CHECK (caps_from_name ("all", &b, &err) == 0 && b == caps_all ());
+  CHECK (caps_from_name ("12", &b, &err) < 0);
+  rl_error_free (&err);
+  CHECK (caps_from_name ("CAP_", &b, &err) < 0);
+  rl_error_free (&err);
+  CHECK (caps_from_name ("NET_BOGUS", &b, &err) < 0);
+  CHECK_STR (err->msg, "unknown capability `NET_BOGUS`");
+  rl_error_free (&err);
+
+  /* Drop ALL, then add: only what was added. */
+  add[0] = (char *)"SYS_CHROOT";
+  drop[0] = (char *)"ALL";
+  CHECK (caps_compute (add, drop, &set, &added, &err) == 0);
+  CHECK (set == CAP_BIT (CAP_SYS_CHROOT) && added == set);
+  /* Add ALL, then drop: the dropped one stays out. */
+  add[0] = (char *)"ALL";
+  drop[0] = (char *)"sys_admin";
+  CHECK (caps_compute (add, drop, &set, &added, &err) == 0);
+  CHECK (set == (caps_all () & ~CAP_BIT (CAP_SYS_ADMIN)) && added == set);
+}
+
+static void
+test_security_opts (void)
+{
+  struct run_spec s;
+  rl_error_t err = NULL;
+
+  CHECK (parse (&s, &err, "--cap-add", "NET_RAW,chown", "--cap-drop", "ALL", "--security-opt",
+                "no-new-privileges", "--security-opt", "seccomp=/p.json", "bb", NULL)
+         == 0);
+  CHECK (strv_len (s.cap_add) == 2 && strv_len (s.cap_drop) == 1);
+  CHECK (s.no_new_privileges && s.seccomp == SECCOMP_FILE);
+  CHECK_STR (s.seccomp_file, "/p.json");
+  run_spec_clear (&s);
+
+  CHECK (parse (&s, &err, "--security-opt", "seccomp=unconfined", "--security-opt",
+                "no-new-privileges:false", "bb", NULL)
+         == 0);
+  CHECK (s.seccomp == SECCOMP_UNCONFINED && s.seccomp_file == NULL && !s.no_new_privileges);
+  run_spec_clear (&s);
+
+  CHECK (parse (&s, &err, "--cap-add", "BOGUS", "bb", NULL) < 0);
+  CHECK_STR (err->msg, "--cap-add: unknown capability `BOGUS`");
+  rl_error_free (&err);
+  run_spec_clear (&s);
+  CHECK (parse (&s, &err, "--security-opt", "apparmor=x", "bb", NULL) < 0);
+  rl_error_free (&err);
+  run_spec_clear (&s);
+}
+
+static void
+test_seccomp_compile (void)
+{
+  struct seccomp_opts o = { .profile = SECCOMP_PROFILE_DEFAULT, .caps = CAPS_DEFAULT };
+  struct seccomp_prog p;
+  rl_error_t err = NULL;
+
+  CHECK (seccomp_compile (&o, NULL, &p, &err) == 0);
+  CHECK (p.n_insns > 100 && p.n_insns < 4096);
+  seccomp_prog_clear (&p);
+  o.root_emulation = true;
+  o.caps = caps_all ();
+  CHECK (seccomp_compile (&o, NULL, &p, &err) == 0 && p.n_insns > 100);
+  seccomp_prog_clear (&p);
+
+  /* Unconfined: no filter at all, or root emulation alone. */
+  o.profile = SECCOMP_PROFILE_UNCONFINED;
+  CHECK (seccomp_compile (&o, NULL, &p, &err) == 0 && p.n_insns > 0);
+  seccomp_prog_clear (&p);
+  o.root_emulation = false;
+  CHECK (seccomp_compile (&o, NULL, &p, &err) == 0 && p.n_insns == 0);
+
+  o.profile = SECCOMP_PROFILE_FILE;
+  o.file = "t.json";
+  CHECK (seccomp_compile (&o,
+                          "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": "
+                          "[\"SCMP_ARCH_X86\"], \"syscalls\": [{\"names\": [\"read\", "
+                          "\"no_such_call\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": "
+                          "[{\"index\": 0, \"value\": 18446744073709551615, \"op\": "
+                          "\"SCMP_CMP_LE\"}]}]}",
+                          &p, &err)
+         == 0);
+  seccomp_prog_clear (&p);
+  CHECK (seccomp_compile (&o,
+                          "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": "
+                          "[{\"names\": [\"read\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}",
+                          &p, &err)
+         < 0);
+  CHECK_STR (err->msg, "seccomp profile `t.json`: syscalls[0]: unknown action `SCMP_ACT_NOTIFY`");
+  rl_error_free (&err);
+  CHECK (seccomp_compile (&o, "[]", &p, &err) < 0);
+  rl_error_free (&err);
+}
+
+/* Load p in a child (no_new_privs: no privilege needed) and return the
+ * errno of each call in nrs (0 for success), packed one bit per "as
+ * expected" into the exit status. */
+static int
+calls_under (const struct seccomp_prog *p, const long *nrs, const int *want, size_t n)
+{
+  pid_t pid = fork ();
+  int status;
+
+  if (pid == 0)
+    {
+      rl_error_t e = NULL;
+      int bad = 0;
+
+      if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load_prog (p, &e) < 0)
+        _exit (255);
+      for (size_t i = 0; i < n; i++)
+        {
+          long r = syscall (nrs[i], -1L, 0L, 0L, 0L, 0L);
+          int got = r < 0 ? errno : 0;
+          if (got != want[i])
+            bad |= 1 << i;
+        }
+      syscall (SYS_exit_group, bad);
+    }
+  if (pid < 0 || waitpid (pid, &status, 0) != pid || !WIFEXITED (status))
+    return -1;
+  return WEXITSTATUS (status);
+}
+
+static void
+test_seccomp_load (void)
+{
+  struct seccomp_opts o = { .profile = SECCOMP_PROFILE_DEFAULT, .caps = CAPS_DEFAULT };
+  struct seccomp_prog p;
+  rl_error_t err = NULL;
+  /* keyctl(-1) and bpf(-1) would be EINVAL past the filter; getppid
+   * succeeds; clone3 is ENOSYS by rule, 1000 by being past the table. */
+  const long nrs[] = { SYS_keyctl, SYS_bpf, SYS_getppid, SYS_clone3, 1000 };
+  const int want[] = { EPERM, EPERM, 0, ENOSYS, ENOSYS };
+  /* A deny-by-default profile: calls it names work, others below its
+   * highest name (exit_group, 231) are EPERM, past it ENOSYS. */
+  const long jnrs[] = { SYS_getppid, SYS_tkill, 232, 1000 };
+  const int jwant[] = { 0, EPERM, ENOSYS, ENOSYS };
+
+  CHECK (seccomp_compile (&o, NULL, &p, &err) == 0);
+  CHECK (calls_under (&p, nrs, want, ARRAY_SIZE (nrs)) == 0);
+  seccomp_prog_clear (&p);
+
+  o.profile = SECCOMP_PROFILE_FILE;
+  o.file = "deny.json";
+  CHECK (seccomp_compile (&o,
+                          "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": "
+                          "[\"exit_group\", \"exit\", \"getppid\"], \"action\": "
+                          "\"SCMP_ACT_ALLOW\"}]}",
+                          &p, &err)
+         == 0);
+  CHECK (calls_under (&p, jnrs, jwant, ARRAY_SIZE (jnrs)) == 0);
+  seccomp_prog_clear (&p);
+}
+
 int
 main (void)
 {
@@ -387,5 +562,9 @@ main (void)
   RUN_TEST (test_command);
   RUN_TEST (test_environment);
   RUN_TEST (test_userdb);
+  RUN_TEST (test_caps);
+  RUN_TEST (test_security_opts);
+  RUN_TEST (test_seccomp_compile);
+  RUN_TEST (test_seccomp_load);
   return unit_exit ();
 }
