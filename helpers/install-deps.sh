@@ -28,6 +28,8 @@ packages=(
 	# slirp.pc requires glib-2.0, which libslirp-dev does not pull in
 	libglib2.0-dev
 	libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev libzstd-dev
+	# man pages (docs/man/*.md) are turned into roff by go-md2man
+	go-md2man
 	# run: fuse-overlayfs is the second storage driver, uidmap brings the
 	# setuid newuidmap/newgidmap used for subordinate id ranges
 	fuse-overlayfs fuse3 uidmap
@@ -37,6 +39,8 @@ packages=(
 	# CA update-ca-certificates installs; podman is the peer of the
 	# save/load and push/pull interop tests
 	busybox-static bats tmux zstd python3 curl docker-registry skopeo
+	# completion tests drive real shells through tmux
+	zsh fish
 	openssl ca-certificates apache2-utils podman
 	# the seccomp tests build a static probe, also as a 32-bit program
 	gcc-multilib

@@ -15,10 +15,14 @@ struct command
   const char *summary;
 };
 
+/* A NULL summary keeps a command out of --help: __complete is for the
+ * shell completion scripts, not for people. */
 static const struct command commands[] = {
+  { "__complete", cmd_complete, NULL },
   { "image", cmd_image, "Manage images (exists, inspect, ls, prune, rm, tag, untag, ...)" },
   { "images", cmd_images, "List images" },
   { "import", cmd_import, "Make an image from a root filesystem tarball or directory" },
+  { "info", cmd_info, "Show what rl will use on this machine, and why" },
   { "load", cmd_load, "Load images from a docker-archive, oci-archive or oci-dir" },
   { "login", cmd_login, "Log in to a registry" },
   { "logout", cmd_logout, "Remove the stored credentials of a registry" },
@@ -29,7 +33,7 @@ static const struct command commands[] = {
   { "rmi", cmd_rmi, "Remove images" },
   { "run", cmd_run, "Run a command in a new container" },
   { "save", cmd_save, "Write images to a docker-archive, oci-archive or oci-dir" },
-  { "system", cmd_system, "Store-wide commands (df)" },
+  { "system", cmd_system, "Store-wide commands (check, df, info)" },
   { "tag", cmd_tag, "Give an image more names" },
   { "untag", cmd_untag, "Remove names from an image" },
 };
@@ -54,14 +58,24 @@ static const struct rl_opt global_opts[] = {
   { NULL, 0, NULL, NULL, 0 },
 };
 
-static void
-usage (FILE *out)
+rl_cmd_fn
+rl_find_command (const char *name)
+{
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    if (strcmp (name, commands[i].name) == 0)
+      return commands[i].fn;
+  return NULL;
+}
+
+void
+rl_print_usage (FILE *out)
 {
   fputs ("rl: rootless, daemonless containers\n\n"
          "Usage: rl [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARG...]\n\nCommands:\n",
          out);
   for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
-    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    if (commands[i].summary)
+      fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fputs ("\nGlobal options:\n", out);
   for (const struct rl_opt *o = global_opts; o->name; o++)
     {
@@ -126,7 +140,7 @@ parse_globals (struct rl_globals *g, int argc, char **argv, int *next, rl_error_
 
       if (strcmp (a, "--help") == 0 || strcmp (a, "-h") == 0)
         {
-          usage (stdout);
+          rl_print_usage (stdout);
           exit (0);
         }
       for (const struct rl_opt *p = global_opts; p->name; p++)
@@ -168,12 +182,12 @@ main (int argc, char **argv)
     return rl_error_report (&err);
   if (first >= argc)
     {
-      usage (stderr);
+      rl_print_usage (stderr);
       return RL_EXIT_FAILURE;
     }
   if (strcmp (argv[first], "help") == 0)
     {
-      usage (stdout);
+      rl_print_usage (stdout);
       return 0;
     }
   if (strcmp (argv[first], "version") == 0)

@@ -273,7 +273,11 @@ check setup fixtures make_fixtures && fixtures_ok=1
 # clones under root's home): give them copies in a world-readable place.
 mkdir -p "$rundir/bin" "$rundir/system"
 cp -a "$repo/tests/system/." "$rundir/system/"
-chmod -R a+rX "$rundir/system"
+# The docs and completion tests read these as they are in the source tree.
+mkdir -p "$rundir/tests"
+cp -a "$repo/completions" "$repo/docs" "$rundir/"
+cp -a "$repo/tests/check-man.sh" "$rundir/tests/"
+chmod -R a+rX "$rundir/system" "$rundir/completions" "$rundir/docs" "$rundir/tests"
 if [ -n "$rl_bin" ]; then
 	install -m 0755 "$rl_bin" "$rundir/bin/rl"
 fi

@@ -3,6 +3,8 @@
 #ifndef RL_CMD_H
 #define RL_CMD_H
 
+#include <stdio.h>
+
 #include "store/store.h"
 #include "util/error.h"
 
@@ -23,6 +25,15 @@ int cmd_untag (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_system (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_save (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_load (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_complete (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_info (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+/* rl system info and rl system check (in info.c). */
+int system_info (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int system_check (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_push (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+
+/* From main.c: the command table, for `rl __complete`. */
+rl_cmd_fn rl_find_command (const char *name);
+void rl_print_usage (FILE *out);
 
 #endif

@@ -186,9 +186,12 @@ system_df (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
 static void
 system_usage (FILE *out)
 {
-  fputs ("Usage: rl system COMMAND [OPTIONS]\n\nStore-wide commands.\n\nCommands:\n"
-         "  df         Show disk usage of images, containers and volumes\n\n"
-         "Example: rl system df\n",
+  fputs ("Usage: rl system COMMAND [OPTIONS]\n\nStore-wide and machine-wide commands.\n\n"
+         "Commands:\n"
+         "  check      Say what is missing on this machine and what to do about it\n"
+         "  df         Show disk usage of images, containers and volumes\n"
+         "  info       Show what rl will use on this machine and why (same as `rl info`)\n\n"
+         "Example: rl system check\n",
          out);
 }
 
@@ -209,5 +212,9 @@ cmd_system (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
     }
   if (strcmp (sub, "df") == 0)
     return system_df (g, argc - 1, argv + 1, err);
-  return rl_error (err, 0, "system: unknown command `%s` (df)", sub);
+  if (strcmp (sub, "info") == 0)
+    return system_info (g, argc - 1, argv + 1, err);
+  if (strcmp (sub, "check") == 0)
+    return system_check (g, argc - 1, argv + 1, err);
+  return rl_error (err, 0, "system: unknown command `%s` (check, df, info)", sub);
 }
