@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -402,6 +403,31 @@ mounts_scratch (const char *path, rl_error_t *err)
 
 static const char *const host_devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
 
+/* The defaults of Podman (and Docker, whose list adds /proc/asound): files
+ * that tell about the host's hardware and kernel, or let a process read
+ * kernel memory or keys, hidden; knobs of the kernel, read-only.  Podman
+ * does not mask /proc/interrupts, nor does rl. */
+static const char *const masked_paths[] = {
+  "/proc/acpi",
+  "/proc/asound",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+  "/sys/dev/block",
+  "/sys/fs/selinux",
+};
+static const char *const readonly_paths[] = {
+  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+/* Where programs expect to write under a --read-only root. */
+static const char *const scratch_dirs[] = { "/tmp", "/run", "/var/tmp" };
+
 static void
 add_op (struct mount_op **ops, size_t *n, struct mount_op op)
 {
@@ -431,37 +457,49 @@ mounts_plan (const struct mounts_spec *spec, size_t *n, char ***store)
   struct mount_op *ops = NULL;
 
   *n = 0;
-  add_op (
-      &ops, n,
-      (struct mount_op){ OP_PROC, NULL, "/proc", .nosuid = true, .nodev = true, .noexec = true });
+  add_op (&ops, n,
+          (struct mount_op){ OP_PROC, NULL, "/proc", .nosuid = true, .nodev = true, .noexec = true,
+                             .own = true });
   add_op (&ops, n,
           (struct mount_op){ OP_TMPFS, NULL, "/dev", .nosuid = true, .noexec = true,
-                             .data = "mode=755,size=65536k" });
+                             .data = "mode=755,size=65536k", .own = true });
   for (size_t i = 0; i < ARRAY_SIZE (host_devices); i++)
     {
       const char *path = keep (store, xasprintf ("/dev/%s", host_devices[i]));
-      add_op (&ops, n, (struct mount_op){ OP_BIND, path, path });
+      add_op (&ops, n, (struct mount_op){ OP_BIND, path, path, .own = true });
     }
   add_op (&ops, n,
           (struct mount_op){ OP_DEVPTS, NULL, "/dev/pts", .nosuid = true, .noexec = true,
                              .data = spec->gid5_mapped ? "newinstance,ptmxmode=0666,mode=0620,gid=5"
-                                                       : "newinstance,ptmxmode=0666,mode=0620" });
+                                                       : "newinstance,ptmxmode=0666,mode=0620",
+                             .own = true });
   add_op (&ops, n,
           (struct mount_op){ OP_TMPFS, NULL, "/dev/shm", .nosuid = true, .nodev = true,
-                             .noexec = true, .data = "mode=1777,size=65536k" });
+                             .noexec = true, .data = "mode=1777,size=65536k", .own = true });
   add_op (&ops, n,
           (struct mount_op){ OP_MQUEUE, NULL, "/dev/mqueue", .nosuid = true, .nodev = true,
-                             .noexec = true });
+                             .noexec = true, .own = true });
   for (size_t i = 0; i < ARRAY_SIZE (links); i++)
     add_op (&ops, n, (struct mount_op){ OP_SYMLINK, links[i].source, links[i].target });
   add_op (&ops, n,
           (struct mount_op){ OP_SYSFS, NULL, "/sys", .readonly = true, .nosuid = true,
-                             .nodev = true, .noexec = true, .fresh = spec->netns });
+                             .nodev = true, .noexec = true, .fresh = spec->netns, .own = true });
   for (size_t i = 0; i < ARRAY_SIZE (etc_files); i++)
     add_op (&ops, n,
             (struct mount_op){ OP_BIND,
                                keep (store, xasprintf ("%s/%s", spec->etcdir, etc_files[i])),
-                               keep (store, xasprintf ("/etc/%s", etc_files[i])) });
+                               keep (store, xasprintf ("/etc/%s", etc_files[i])), .own = true });
+  for (size_t i = 0; i < spec->n_devices; i++)
+    add_op (&ops, n,
+            (struct mount_op){ OP_BIND, spec->devices[i].host, spec->devices[i].ctr,
+                               .readonly = !spec->devices[i].write, .nosuid = true,
+                               .noexec = true });
+  if (spec->scratch_dirs)
+    for (size_t i = 0; i < ARRAY_SIZE (scratch_dirs); i++)
+      add_op (&ops, n,
+              (struct mount_op){
+                  OP_TMPFS, NULL, scratch_dirs[i], .own = true, .nosuid = true, .nodev = true,
+                  .data = strcmp (scratch_dirs[i], "/run") == 0 ? "mode=755" : "mode=1777" });
   for (size_t i = 0; i < spec->n_user; i++)
     {
       const struct rl_mount *m = &spec->user[i];
@@ -477,6 +515,14 @@ mounts_plan (const struct mounts_spec *spec, size_t *n, char ***store)
                                      .noexec = m->noexec, .nosuid = m->nosuid, .nodev = m->nodev,
                                      .data = keep (store, data) });
         }
+    }
+  /* Last, so that no mount above (a volume on /proc/sys...) uncovers them. */
+  if (!spec->unmasked)
+    {
+      for (size_t i = 0; i < ARRAY_SIZE (masked_paths); i++)
+        add_op (&ops, n, (struct mount_op){ OP_MASK, NULL, masked_paths[i] });
+      for (size_t i = 0; i < ARRAY_SIZE (readonly_paths); i++)
+        add_op (&ops, n, (struct mount_op){ OP_RDONLY, NULL, readonly_paths[i] });
     }
   return ops;
 }
@@ -497,6 +543,72 @@ symlink_in_root (int rootfd, const char *text, const char *target, rl_error_t *e
   return 0;
 }
 
+/* OP_MASK and OP_RDONLY: the target is a path of the container's /proc or
+ * /sys, mounted just before; one the kernel does not have is skipped.  The
+ * last component is not followed: a link is left alone. */
+static int
+apply_cover (int rootfd, const struct mount_op *op, rl_error_t *err)
+{
+  cleanup_close int tfd = open_in_root (rootfd, op->target, O_PATH | O_NOFOLLOW, 0);
+  cleanup_close int mfd = -1;
+  struct stat sb;
+
+  if (tfd < 0 && errno == ENOENT)
+    return 0;
+  if (tfd < 0 || fstat (tfd, &sb) < 0)
+    return rl_error (err, errno, "open `%s`", op->target);
+  if (S_ISLNK (sb.st_mode))
+    return 0;
+  if (op->type == OP_RDONLY)
+    mfd = clone_tree (tfd, "", true, true, err);
+  else if (S_ISDIR (sb.st_mode))
+    mfd = fs_new ("tmpfs", "size=0,nr_inodes=1,mode=0555",
+                  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                  err);
+  else
+    mfd = clone_tree (AT_FDCWD, "/dev/null", false, true, err);
+  if (mfd < 0)
+    return rl_error_wrap (err, "%s `%s`", op->type == OP_MASK ? "mask" : "read-only", op->target);
+  return attach (mfd, tfd, op->target, err);
+}
+
+/* rl's own mount points must be what rl expects, whatever the image
+ * ships there: a symlink (to / or to the host's /etc: resolved in the root
+ * it could only land inside, but on the wrong place), a fifo where a file
+ * goes, a file where a directory goes.  Such an entry is removed (the
+ * container's upper layer records it), an empty directory too; a directory
+ * with content where a file goes is an error. */
+static int
+replace_odd_entry (int rootfd, const char *target, bool want_dir, rl_error_t *err)
+{
+  cleanup_free char *dir = xstrdup (target);
+  cleanup_close int dfd = -1;
+  char *slash = strrchr (dir, '/');
+  const char *name = slash + 1;
+  struct stat sb;
+
+  *slash = '\0';
+  if (*name == '\0')
+    return 0;
+  dfd = mkdir_in_root (rootfd, *dir ? dir : "/", 0755, err);
+  if (dfd < 0)
+    return -1;
+  {
+    /* mkdir_in_root gives an O_PATH fd: unlinkat needs a real one. */
+    cleanup_close int real = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (real < 0)
+      return rl_error (err, errno, "open the parent of `%s`", target);
+    if (fstatat (real, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+      return errno == ENOENT ? 0 : rl_error (err, errno, "stat `%s`", target);
+    if (want_dir ? S_ISDIR (sb.st_mode) : S_ISREG (sb.st_mode))
+      return 0;
+    if (unlinkat (real, name, S_ISDIR (sb.st_mode) ? AT_REMOVEDIR : 0) < 0)
+      return rl_error (err, errno, "the image's `%s` is not a %s and cannot be replaced", target,
+                       want_dir ? "directory" : "regular file");
+  }
+  return 0;
+}
+
 static int
 apply_one (int rootfd, const struct mount_op *op, rl_error_t *err)
 {
@@ -509,6 +621,9 @@ apply_one (int rootfd, const struct mount_op *op, rl_error_t *err)
     {
     case OP_SYMLINK:
       return symlink_in_root (rootfd, op->source, op->target, err);
+    case OP_MASK:
+    case OP_RDONLY:
+      return apply_cover (rootfd, op, err);
     case OP_PROC:
       mfd = fs_new ("proc", NULL, attrs, err);
       if (mfd < 0)
@@ -553,6 +668,8 @@ apply_one (int rootfd, const struct mount_op *op, rl_error_t *err)
     }
   if (mfd < 0)
     return rl_error_wrap (err, "mount `%s`", op->target);
+  if (op->own && replace_odd_entry (rootfd, op->target, is_dir, err) < 0)
+    return -1;
   tfd = is_dir ? mkdir_in_root (rootfd, op->target, 0755, err)
                : mkfile_in_root (rootfd, op->target, 0644, err);
   if (tfd < 0)
@@ -566,6 +683,16 @@ mounts_apply (int rootfd, const struct mount_op *ops, size_t n, rl_error_t *err)
   for (size_t i = 0; i < n; i++)
     if (apply_one (rootfd, &ops[i], err) < 0)
       return -1;
+  return 0;
+}
+
+int
+mounts_root_readonly (int fd, rl_error_t *err)
+{
+  struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+
+  if (mount_setattr (fd, "", AT_EMPTY_PATH, &a, sizeof a) < 0)
+    return rl_error (err, errno, "make the root file system read-only");
   return 0;
 }
 
@@ -600,4 +727,90 @@ mounts_bind_fd (int fd, const char *target, rl_error_t *err)
   if (tfd < 0)
     return rl_error_wrap (err, "mount `%s`", target);
   return attach (mfd, tfd, target, err);
+}
+
+/* The id map of our user namespace as an identity ("inner inner count"
+ * for each extent), for a namespace nested in it. */
+static char *
+nested_map (const char *file, rl_error_t *err)
+{
+  cleanup_free char *text = NULL;
+  char *out = xstrdup (""), *save = NULL;
+
+  if (read_file_at (AT_FDCWD, file, 65536, &text, NULL, err) < 0)
+    {
+      free (out);
+      return NULL;
+    }
+  for (char *l = strtok_r (text, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+    {
+      unsigned long inner, outer, count;
+      char *line;
+      if (sscanf (l, "%lu %lu %lu", &inner, &outer, &count) != 3)
+        continue;
+      line = xasprintf ("%s%lu %lu %lu\n", out, inner, inner, count);
+      free (out);
+      out = line;
+    }
+  return out;
+}
+
+static int
+write_map (int dirfd, const char *name, const char *text)
+{
+  cleanup_close int fd = openat (dirfd, name, O_WRONLY | O_CLOEXEC);
+  return fd < 0 || write (fd, text, strlen (text)) != (ssize_t)strlen (text) ? -1 : 0;
+}
+
+int
+mounts_lock (rl_error_t *err)
+{
+  cleanup_free char *uids = nested_map ("/proc/self/uid_map", err);
+  cleanup_free char *gids = uids ? nested_map ("/proc/self/gid_map", err) : NULL;
+  cleanup_close int self = -1;
+  int pfd[2], status, e;
+  pid_t pid;
+
+  if (gids == NULL)
+    return rl_error_wrap (err, "lock the mounts");
+  /* Opened now, it names this process whatever /proc shows later. */
+  self = open ("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (self < 0)
+    return rl_error (err, errno, "lock the mounts: open /proc/self");
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    return rl_error (err, errno, "lock the mounts: pipe");
+  pid = fork ();
+  if (pid < 0)
+    {
+      e = errno;
+      close (pfd[0]);
+      close (pfd[1]);
+      return rl_error (err, e, "lock the mounts: fork");
+    }
+  if (pid == 0)
+    {
+      /* Still in the outer namespace, with its capabilities: only such a
+       * process may write the maps of the nested one. */
+      char c;
+      close (pfd[1]);
+      if (read (pfd[0], &c, 1) != 1)
+        _exit (1);
+      _exit (write_map (self, "uid_map", uids) < 0 || write_map (self, "gid_map", gids) < 0 ? 2
+                                                                                            : 0);
+    }
+  close (pfd[0]);
+  /* uts and ipc too, so that the nested root keeps sethostname and its
+   * own IPC objects; the network and pid namespaces stay the outer's. */
+  e = unshare (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0 ? errno : 0;
+  if (e == 0 && write (pfd[1], "x", 1) != 1)
+    e = errno;
+  close (pfd[1]);
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return rl_error (err, errno, "lock the mounts: wait");
+  if (e)
+    return rl_error (err, e, "lock the mounts: unshare");
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return rl_error (err, 0, "lock the mounts: cannot write the nested id maps");
+  return 0;
 }

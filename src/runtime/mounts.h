@@ -51,6 +51,8 @@ enum mount_op_type
   OP_SYSFS,   /* a new sysfs (own network namespace), else the host's, read-only */
   OP_BIND,    /* source: a host path (recursive) */
   OP_SYMLINK, /* source: the link's text */
+  OP_MASK,    /* hide target: an empty read-only tmpfs on a directory, /dev/null on a file */
+  OP_RDONLY,  /* bind target read-only onto itself */
 };
 
 struct mount_op
@@ -61,6 +63,7 @@ struct mount_op
   bool readonly, noexec, nosuid, nodev;
   const char *data; /* fs options "k=v,k2=v2" (tmpfs, devpts) */
   bool fresh;       /* OP_SYSFS: try a new instance first */
+  bool own;         /* one of rl's fixed targets: an odd entry of the image there is replaced */
 };
 
 struct mounts_spec
@@ -70,6 +73,10 @@ struct mounts_spec
   const char *etcdir; /* holds the generated hostname, hosts, resolv.conf */
   const struct rl_mount *user;
   size_t n_user;
+  const struct rl_device *devices; /* --device and --privileged's (checked by the caller) */
+  size_t n_devices;
+  bool unmasked;     /* --privileged: no masked or read-only paths */
+  bool scratch_dirs; /* --read-only: a tmpfs on /tmp, /run and /var/tmp */
 };
 
 /* The operations for spec, in order (the strings point into spec, or are
@@ -77,6 +84,15 @@ struct mounts_spec
 struct mount_op *mounts_plan (const struct mounts_spec *spec, size_t *n, char ***store);
 /* Replay ops below rootfd. */
 int mounts_apply (int rootfd, const struct mount_op *ops, size_t n, rl_error_t *err);
+/* Make the root mount at fd (its other mounts keep their flags) read-only. */
+int mounts_root_readonly (int fd, rl_error_t *err);
+/* Once every mount is made: move into a user and mount namespace nested
+ * in ours (uid/gid maps copied as identities, written by a forked helper),
+ * so that the kernel locks the mounts as copied into a less privileged
+ * namespace: read-only ones cannot be made writable, covering ones cannot
+ * be unmounted, even with CAP_SYS_ADMIN.  /proc/self/uid_map then shows
+ * the container's ids, not the host's. */
+int mounts_lock (rl_error_t *err);
 /* Make rootfd the root: pivot_root(".", ".") and detach the old root. */
 int mounts_pivot (int rootfd, rl_error_t *err);
 /* Bind the file at fd (say a pty slave) onto target of the current root. */

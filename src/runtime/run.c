@@ -38,9 +38,11 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +84,9 @@ struct run_ctx
   /* The seccomp filter for the map detected, and the single-id variant
    * (with root emulation) should a subid map fall back to it. */
   struct seccomp_prog filter, filter_single;
+  /* --device, then --privileged's; the strings belong to the spec or are static */
+  struct rl_device *devices;
+  size_t n_devices;
   int sock[2];
   sigset_t oldmask;
 };
@@ -313,6 +318,13 @@ static void __attribute__ ((noreturn)) run_init (char **cmd, char **env, int soc
   close (sock);
   if (slave >= 0)
     close (slave);
+  /* This process runs rl's code and never execs: the fds of rl it
+   * inherited (the store, the container's directory, the signalfd) are
+   * only close-on-exec, and a process of the container could open them
+   * through /proc/1/fd.  Close them; not dumpable keeps /proc/1/exe (rl)
+   * and /proc/1/fd out of reach of the container's root too. */
+  syscall (SYS_close_range, 3, ~0U, 0);
+  prctl (PR_SET_DUMPABLE, 0);
   for (;;)
     {
       siginfo_t si;
@@ -424,7 +436,11 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
                              .gid5_mapped = go.mode != IDMAP_SINGLE && idmap_size (&x->m) > 5,
                              .etcdir = x->st->runroot,
                              .user = s->mounts,
-                             .n_user = s->n_mounts };
+                             .n_user = s->n_mounts,
+                             .devices = x->devices,
+                             .n_devices = x->n_devices,
+                             .unmasked = s->privileged,
+                             .scratch_dirs = s->read_only && s->read_only_tmpfs };
   ops = mounts_plan (&ms, &n_ops, &store);
   if (mounts_apply (rootfd, ops, n_ops, &err) < 0)
     child_fail (sock, RL_EXIT_FAILURE, &err);
@@ -450,6 +466,9 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
         rl_error_wrap (&err, "working directory `%s`", workdir);
         child_fail (sock, RL_EXIT_FAILURE, &err);
       }
+    /* Only now: the working directory may have had to be made. */
+    if (s->read_only && mounts_root_readonly (root, &err) < 0)
+      child_fail (sock, RL_EXIT_FAILURE, &err);
   }
 
   if (s->tty)
@@ -487,6 +506,21 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
                          user.home       ? user.home
                          : user.uid == 0 ? "/root"
                                          : "/");
+  for (size_t i = 0; i < s->n_ulimits; i++)
+    {
+      struct rlimit rl = { s->ulimits[i].soft, s->ulimits[i].hard };
+      if (setrlimit (s->ulimits[i].resource, &rl) < 0)
+        {
+          rl_error (&err, errno, "--ulimit %s=%llu:%llu", ulimit_name (s->ulimits[i].resource),
+                    s->ulimits[i].soft, s->ulimits[i].hard);
+          child_fail (sock, RL_EXIT_FAILURE, &err);
+        }
+    }
+  /* Only a container with CAP_SYS_ADMIN could undo a read-only or masking
+   * mount; locking costs it capabilities over the network and pid
+   * namespaces (they stay rl's), so the others keep their plain setup. */
+  if ((x->caps & CAP_BIT (CAP_SYS_ADMIN)) && mounts_lock (&err) < 0)
+    child_fail (sock, RL_EXIT_FAILURE, &err);
   /* No fd of rl's reaches the command (the socket closes on exec too). */
   syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   /* The filter goes first, while we hold CAP_SYS_ADMIN of the namespace:
@@ -758,6 +792,109 @@ check_bind_sources (const struct run_spec *s, rl_error_t *err)
   return 0;
 }
 
+/* --device: the node is bind-mounted (mknod is refused in a user
+ * namespace), so it must exist and be open to the caller as asked. */
+static int
+check_device (const struct rl_device *d, rl_error_t *err)
+{
+  struct stat sb;
+
+  if (stat (d->host, &sb) < 0)
+    return rl_error (err, errno, "device `%s`", d->host);
+  if (!S_ISCHR (sb.st_mode) && !S_ISBLK (sb.st_mode))
+    return rl_error (err, 0, "device `%s`: not a device", d->host);
+  if (access (d->host, d->write ? R_OK | W_OK : R_OK) < 0)
+    return rl_error (err, errno, "device `%s`", d->host);
+  return 0;
+}
+
+/* --privileged gives these when the caller may use them: the ones a
+ * rootless user commonly needs, none that reaches the host's disks. */
+static const char *const privileged_devices[] = { "/dev/fuse", "/dev/net/tun", "/dev/kvm" };
+
+static int
+collect_devices (struct run_ctx *x, rl_error_t *err)
+{
+  const struct run_spec *s = x->spec;
+
+  for (size_t i = 0; i < s->n_devices; i++)
+    if (check_device (&s->devices[i], err) < 0)
+      return -1;
+  x->devices = xmalloc0 ((s->n_devices + ARRAY_SIZE (privileged_devices)) * sizeof *x->devices);
+  if (s->n_devices)
+    memcpy (x->devices, s->devices, s->n_devices * sizeof *x->devices);
+  x->n_devices = s->n_devices;
+  for (size_t i = 0; s->privileged && i < ARRAY_SIZE (privileged_devices); i++)
+    {
+      struct rl_device d = { (char *)privileged_devices[i], (char *)privileged_devices[i], true };
+      rl_error_t e = NULL;
+      bool dup = false;
+      for (size_t j = 0; j < s->n_devices; j++)
+        dup |= strcmp (s->devices[j].ctr, d.ctr) == 0;
+      if (dup || check_device (&d, &e) < 0)
+        {
+          rl_error_free (&e);
+          continue;
+        }
+      x->devices[x->n_devices++] = d;
+    }
+  return 0;
+}
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* --pids-limit, --memory and --cpus need a cgroup v2 subtree the user may
+ * write to (systemd's Delegate=yes).  rl does not yet create cgroups, so
+ * an explicit limit is refused, saying why: silently running without the
+ * limit would be worse. */
+static int
+check_limits (const struct run_spec *s, rl_error_t *err)
+{
+  const char *what = s->pids_limit > 0 ? "--pids-limit"
+                     : s->memory       ? "--memory"
+                     : s->cpus > 0     ? "--cpus"
+                                       : NULL;
+  cleanup_free char *cg = NULL;
+  cleanup_free char *ctl = NULL;
+  const char *kind, *path;
+  struct statfs sf;
+
+  if (what == NULL)
+    return 0;
+  if (statfs ("/sys/fs/cgroup", &sf) < 0)
+    kind = "no cgroup file system";
+  else if (sf.f_type == CGROUP2_SUPER_MAGIC)
+    kind = "cgroup v2";
+  else if (statfs ("/sys/fs/cgroup/unified", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+    kind = "hybrid v1/v2";
+  else
+    kind = "cgroup v1";
+  if (strcmp (kind, "cgroup v2") != 0)
+    return rl_error (err, 0,
+                     "%s cannot be enforced here: cgroup v2 with delegation is needed (this "
+                     "machine: %s)",
+                     what, kind);
+  {
+    rl_error_t e = NULL;
+    if (read_file_at (AT_FDCWD, "/proc/self/cgroup", 65536, &cg, NULL, &e) < 0)
+      {
+        rl_error_free (&e);
+        return rl_error (err, 0, "%s cannot be enforced: cannot read /proc/self/cgroup", what);
+      }
+  }
+  path = strstr (cg, "0::");
+  path = path ? path + 3 : "/";
+  ctl = xasprintf ("/sys/fs/cgroup%.*s/cgroup.subtree_control", (int)strcspn (path, "\n"), path);
+  if (access (ctl, W_OK) < 0)
+    return rl_error (err, 0,
+                     "%s cannot be enforced here: cgroup v2 with delegation is needed (this "
+                     "machine: cgroup v2, `%s` not writable)",
+                     what, ctl);
+  return rl_error (err, 0, "%s: cgroup limits are not implemented in rl yet", what);
+}
+
 /* After the container ended (or failed to start): record the exit, or with
  * --rm remove it. */
 static void
@@ -799,13 +936,27 @@ run_ctx_prepare (struct run_ctx *x, struct rl_globals *g, rl_error_t *err)
   x->cmd = run_command (s, x->img->config.entrypoint, x->img->config.cmd);
   if (x->cmd == NULL || x->cmd[0] == NULL)
     return rl_error (err, 0, "no command specified");
-  if (check_bind_sources (s, err) < 0)
+  if (check_bind_sources (s, err) < 0 || check_limits (s, err) < 0 || collect_devices (x, err) < 0)
     return -1;
+  /* --privileged: no filter, unless a profile was named. */
+  if (s->privileged && s->seccomp == SECCOMP_DEFAULT)
+    s->seccomp = SECCOMP_UNCONFINED;
   x->layers = image_layer_dirs (x->st, x->img);
   if (idmap_detect (&x->m, err) < 0)
     return -1;
   if (caps_compute (s->cap_add, s->cap_drop, &x->caps, &x->caps_user, err) < 0)
     return -1;
+  if (s->privileged)
+    {
+      /* All of the namespace's capabilities (ALL goes before the drops);
+       * a non-root user still gets only what --cap-add named, as with
+       * Podman and Docker. */
+      cleanup_strv char **all = strv_dup (s->cap_add);
+      uint64_t unused;
+      strv_add (&all, "ALL");
+      if (caps_compute (all, s->cap_drop, &x->caps, &unused, err) < 0)
+        return -1;
+    }
   {
     struct seccomp_opts so
         = { .profile = s->seccomp == SECCOMP_FILE         ? SECCOMP_PROFILE_FILE
@@ -852,6 +1003,7 @@ run_ctx_clear (struct run_ctx *x)
   free (x->hostname);
   seccomp_prog_clear (&x->filter);
   seccomp_prog_clear (&x->filter_single);
+  free (x->devices);
 }
 
 int

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Largest --env-file rl reads. */
@@ -68,6 +69,13 @@ run_spec_clear (struct run_spec *s)
   strv_free (s->cap_add);
   strv_free (s->cap_drop);
   free (s->seccomp_file);
+  for (size_t i = 0; i < s->n_devices; i++)
+    {
+      free (s->devices[i].host);
+      free (s->devices[i].ctr);
+    }
+  free (s->devices);
+  free (s->ulimits);
   free (s->image);
   strv_free (s->args);
   memset (s, 0, sizeof *s);
@@ -478,6 +486,124 @@ valid_name (const char *s)
   return true;
 }
 
+int
+parse_device (const char *arg, struct rl_device *d, rl_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (arg);
+  char *parts[3] = { NULL, NULL, NULL };
+  char *save = NULL, *perms = NULL;
+  size_t n = 0;
+
+  for (char *p = strtok_r (copy, ":", &save); p; p = strtok_r (NULL, ":", &save))
+    {
+      if (n == 3)
+        return rl_error (err, 0, "--device `%s`: too many `:`", arg);
+      parts[n++] = p;
+    }
+  if (n == 0 || parts[0][0] != '/')
+    return rl_error (err, 0, "--device `%s`: the host device must be an absolute path", arg);
+  /* HOST:rwm is a permission, HOST:/dev/x a container path. */
+  if (n == 2 && parts[1][0] != '/')
+    perms = parts[1];
+  else if (n == 3)
+    perms = parts[2];
+  if (n == 3 && parts[1][0] != '/')
+    return rl_error (err, 0, "--device `%s`: the container path must be absolute", arg);
+  if (perms && (*perms == '\0' || strspn (perms, "rwm") != strlen (perms)))
+    return rl_error (err, 0, "--device `%s`: permissions must be made of r, w and m", arg);
+  d->host = xstrdup (parts[0]);
+  d->ctr = xstrdup (n >= 2 && parts[1][0] == '/' ? parts[1] : parts[0]);
+  d->write = perms == NULL || strchr (perms, 'w') != NULL;
+  return 0;
+}
+
+static const struct
+{
+  const char *name;
+  int resource;
+} ulimit_names[] = {
+  { "core", RLIMIT_CORE },         { "cpu", RLIMIT_CPU },
+  { "data", RLIMIT_DATA },         { "fsize", RLIMIT_FSIZE },
+  { "locks", RLIMIT_LOCKS },       { "memlock", RLIMIT_MEMLOCK },
+  { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
+  { "nofile", RLIMIT_NOFILE },     { "nproc", RLIMIT_NPROC },
+  { "rss", RLIMIT_RSS },           { "rtprio", RLIMIT_RTPRIO },
+  { "rttime", RLIMIT_RTTIME },     { "sigpending", RLIMIT_SIGPENDING },
+  { "stack", RLIMIT_STACK },       { "as", RLIMIT_AS },
+};
+
+const char *
+ulimit_name (int resource)
+{
+  for (size_t i = 0; i < ARRAY_SIZE (ulimit_names); i++)
+    if (ulimit_names[i].resource == resource)
+      return ulimit_names[i].name;
+  return "?";
+}
+
+static bool
+parse_rlim (const char *s, unsigned long long *out)
+{
+  char *end;
+
+  if (strcmp (s, "unlimited") == 0 || strcmp (s, "-1") == 0)
+    {
+      *out = RLIM_INFINITY;
+      return true;
+    }
+  if (!isdigit ((unsigned char)*s))
+    return false;
+  errno = 0;
+  *out = strtoull (s, &end, 10);
+  return errno == 0 && *end == '\0';
+}
+
+int
+parse_ulimit (const char *arg, struct rl_ulimit *u, rl_error_t *err)
+{
+  const char *eq = strchr (arg, '=');
+  cleanup_free char *name = NULL;
+  cleanup_free char *val = NULL;
+  char *colon;
+  size_t i;
+
+  if (eq == NULL)
+    return rl_error (err, 0, "--ulimit `%s`: expected NAME=SOFT[:HARD]", arg);
+  name = xstrndup (arg, eq - arg);
+  for (i = 0; i < ARRAY_SIZE (ulimit_names); i++)
+    if (strcasecmp (name, ulimit_names[i].name) == 0
+        || (strncasecmp (name, "rlimit_", 7) == 0
+            && strcasecmp (name + 7, ulimit_names[i].name) == 0))
+      break;
+  if (i == ARRAY_SIZE (ulimit_names))
+    return rl_error (err, 0, "--ulimit `%s`: unknown limit `%s` (nofile, nproc, core, stack, ...)",
+                     arg, name);
+  u->resource = ulimit_names[i].resource;
+  val = xstrdup (eq + 1);
+  colon = strchr (val, ':');
+  if (colon)
+    *colon++ = '\0';
+  if (!parse_rlim (val, &u->soft) || (colon && !parse_rlim (colon, &u->hard)))
+    return rl_error (err, 0, "--ulimit `%s`: limits are numbers or `unlimited`", arg);
+  if (!colon)
+    u->hard = u->soft;
+  if (u->soft > u->hard)
+    return rl_error (err, 0, "--ulimit `%s`: the soft limit is above the hard one", arg);
+  return 0;
+}
+
+static int
+parse_cpus (const char *arg, double *out, rl_error_t *err)
+{
+  char *end;
+
+  errno = 0;
+  *out = strtod (arg, &end);
+  if (errno != 0 || end == arg || *end != '\0' || !(*out > 0) || *out > 4096)
+    return rl_error (err, 0, "--cpus `%s`: expected a positive number of CPUs (1.5)", arg);
+  return 0;
+}
+
 enum
 {
   O_INTERACTIVE = 1,
@@ -502,6 +628,14 @@ enum
   O_CAP_ADD,
   O_CAP_DROP,
   O_SECURITY_OPT,
+  O_PRIVILEGED,
+  O_READ_ONLY,
+  O_READ_ONLY_TMPFS,
+  O_DEVICE,
+  O_ULIMIT,
+  O_PIDS_LIMIT,
+  O_MEMORY,
+  O_CPUS,
 };
 
 static const struct rl_opt run_opts[] = {
@@ -538,6 +672,22 @@ static const struct rl_opt run_opts[] = {
   { "cap-drop", 0, "CAP[,CAP...]", "drop capabilities (ALL: every one)", O_CAP_DROP },
   { "security-opt", 0, "OPT",
     "seccomp=FILE (Docker's JSON), seccomp=unconfined or no-new-privileges", O_SECURITY_OPT },
+  { "privileged", 0, NULL,
+    "lift the confinement: every capability of the namespace, no seccomp, no masked paths, "
+    "/dev/fuse, /dev/net/tun and /dev/kvm",
+    O_PRIVILEGED },
+  { "read-only", 0, NULL, "mount the root file system read-only", O_READ_ONLY },
+  { "read-only-tmpfs", 0, NULL,
+    "with --read-only, a tmpfs on /tmp, /run and /var/tmp (the default; =false: none)",
+    O_READ_ONLY_TMPFS },
+  { "device", 0, "HOST[:CTR][:rwm]", "bind-mount a host device (read-only without w)", O_DEVICE },
+  { "ulimit", 0, "NAME=SOFT[:HARD]", "set a resource limit (nofile, nproc, core, stack, cpu, ...)",
+    O_ULIMIT },
+  { "pids-limit", 0, "N", "limit the number of processes (needs cgroup v2 delegation)",
+    O_PIDS_LIMIT },
+  { "memory", 'm', "SIZE", "limit the memory, as 512m or 2g (needs cgroup v2 delegation)",
+    O_MEMORY },
+  { "cpus", 0, "N", "limit the CPU time, as 1.5 CPUs (needs cgroup v2 delegation)", O_CPUS },
   { NULL, 0, NULL, NULL, 0 },
 };
 
@@ -732,6 +882,45 @@ run_opt (void *data, int id, const char *arg, rl_error_t *err)
       return cap_list (&s->cap_drop, arg, "cap-drop", err);
     case O_SECURITY_OPT:
       return parse_security_opt (s, arg, err);
+    case O_PRIVILEGED:
+      return opts_flag_value ("privileged", arg, &s->privileged, err);
+    case O_READ_ONLY:
+      return opts_flag_value ("read-only", arg, &s->read_only, err);
+    case O_READ_ONLY_TMPFS:
+      return opts_flag_value ("read-only-tmpfs", arg, &s->read_only_tmpfs, err);
+    case O_DEVICE:
+      {
+        struct rl_device d;
+        if (parse_device (arg, &d, err) < 0)
+          return -1;
+        s->devices = xrealloc (s->devices, (s->n_devices + 1) * sizeof d);
+        s->devices[s->n_devices++] = d;
+        return 0;
+      }
+    case O_ULIMIT:
+      {
+        struct rl_ulimit u;
+        if (parse_ulimit (arg, &u, err) < 0)
+          return -1;
+        s->ulimits = xrealloc (s->ulimits, (s->n_ulimits + 1) * sizeof u);
+        s->ulimits[s->n_ulimits++] = u;
+        return 0;
+      }
+    case O_PIDS_LIMIT:
+      {
+        char *end;
+        errno = 0;
+        s->pids_limit = strtoll (arg, &end, 10);
+        if (errno != 0 || end == arg || *end != '\0' || s->pids_limit < -1 || s->pids_limit == 0)
+          return rl_error (err, 0, "--pids-limit `%s`: expected a positive number (-1: none)", arg);
+        return 0;
+      }
+    case O_MEMORY:
+      if (!parse_size (arg, &s->memory) || s->memory == 0)
+        return rl_error (err, 0, "--memory `%s`: expected a size such as 512m or 2g", arg);
+      return 0;
+    case O_CPUS:
+      return parse_cpus (arg, &s->cpus, err);
     }
   return 0;
 }
@@ -744,6 +933,7 @@ run_spec_parse (struct run_spec *s, int argc, char **argv, bool *help_shown, rl_
   int ret;
 
   memset (s, 0, sizeof *s);
+  s->read_only_tmpfs = true;
   ret = opts_parse (&run_cmd, argc, argv, run_opt, &ps, &args, help_shown, err);
   for (size_t i = 0; ps.env_args && ps.env_args[i]; i++)
     strv_add (&ps.env_files, ps.env_args[i]);

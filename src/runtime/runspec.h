@@ -64,6 +64,21 @@ struct rl_mount
   bool noexec, nosuid, nodev;
 };
 
+/* --device HOST[:CTR][:rwm] */
+struct rl_device
+{
+  char *host;
+  char *ctr;
+  bool write; /* 'w' given (m, mknod, is meaningless rootless) */
+};
+
+/* --ulimit NAME=SOFT[:HARD] */
+struct rl_ulimit
+{
+  int resource;                  /* RLIMIT_* */
+  unsigned long long soft, hard; /* RLIM_INFINITY for unlimited */
+};
+
 struct run_spec
 {
   bool interactive, tty, rm, init;
@@ -88,6 +103,17 @@ struct run_spec
   enum rl_seccomp_mode seccomp;
   char *seccomp_file; /* SECCOMP_FILE */
   bool no_new_privileges;
+  bool privileged;
+  bool read_only;
+  bool read_only_tmpfs; /* --read-only-tmpfs (on unless =false) */
+  struct rl_device *devices;
+  size_t n_devices;
+  struct rl_ulimit *ulimits;
+  size_t n_ulimits;
+  /* cgroup limits, 0 when not asked */
+  long long pids_limit;
+  unsigned long long memory;
+  double cpus;
   char *image;
   char **args; /* COMMAND [ARG...] (may be empty) */
 };
@@ -105,6 +131,10 @@ void rl_mount_clear (struct rl_mount *m);
 /* One --security-opt: seccomp=unconfined|FILE, no-new-privileges[=|:true|
  * false], label=disable (no SELinux here: accepted for scripts). */
 int parse_security_opt (struct run_spec *s, const char *arg, rl_error_t *err);
+int parse_device (const char *arg, struct rl_device *d, rl_error_t *err);
+int parse_ulimit (const char *arg, struct rl_ulimit *u, rl_error_t *err);
+/* The name of an RLIMIT_* as --ulimit takes it ("nofile"). */
+const char *ulimit_name (int resource);
 /* "64m", "1g", "4096" -> bytes. */
 bool parse_size (const char *s, unsigned long long *out);
 /* Lines of an env file appended to *env: KEY=VALUE, or KEY alone to take the

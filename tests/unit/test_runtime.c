@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -549,6 +550,65 @@ test_seccomp_load (void)
   seccomp_prog_clear (&p);
 }
 
+static void
+test_confinement_opts (void)
+{
+  struct run_spec s;
+  struct rl_device d;
+  struct rl_ulimit u;
+  rl_error_t err = NULL;
+
+  CHECK (parse (&s, &err, "bb", NULL) == 0);
+  CHECK (!s.privileged && !s.read_only && s.read_only_tmpfs && s.n_devices == 0);
+  run_spec_clear (&s);
+  CHECK (parse (&s, &err, "--privileged", "--read-only", "--read-only-tmpfs=false", "--device",
+                "/dev/fuse", "--ulimit", "nofile=10:20", "-m", "1g", "--pids-limit", "5", "--cpus",
+                "0.5", "bb", NULL)
+         == 0);
+  CHECK (s.privileged && s.read_only && !s.read_only_tmpfs);
+  CHECK (s.n_devices == 1 && s.n_ulimits == 1);
+  CHECK (s.memory == 1ULL << 30 && s.pids_limit == 5 && s.cpus == 0.5);
+  run_spec_clear (&s);
+  CHECK (parse (&s, &err, "--cpus", "0", "bb", NULL) < 0);
+  rl_error_free (&err);
+  run_spec_clear (&s);
+
+  CHECK (parse_device ("/dev/fuse", &d, &err) == 0);
+  CHECK_STR (d.ctr, "/dev/fuse");
+  CHECK (d.write);
+  free (d.host);
+  free (d.ctr);
+  CHECK (parse_device ("/dev/null:/dev/n:r", &d, &err) == 0);
+  CHECK_STR (d.ctr, "/dev/n");
+  CHECK (!d.write);
+  free (d.host);
+  free (d.ctr);
+  CHECK (parse_device ("/dev/null:rw", &d, &err) == 0);
+  CHECK_STR (d.ctr, "/dev/null");
+  CHECK (d.write);
+  free (d.host);
+  free (d.ctr);
+  CHECK (parse_device ("/dev/null:/x:q", &d, &err) < 0);
+  rl_error_free (&err);
+  CHECK (parse_device ("dev/null", &d, &err) < 0);
+  rl_error_free (&err);
+
+  CHECK (parse_ulimit ("nofile=1024:2048", &u, &err) == 0);
+  CHECK (u.resource == RLIMIT_NOFILE && u.soft == 1024 && u.hard == 2048);
+  CHECK (parse_ulimit ("core=unlimited", &u, &err) == 0);
+  CHECK (u.resource == RLIMIT_CORE && u.soft == RLIM_INFINITY && u.hard == RLIM_INFINITY);
+  CHECK (parse_ulimit ("RLIMIT_NPROC=5", &u, &err) == 0);
+  CHECK (u.resource == RLIMIT_NPROC && u.hard == 5);
+  CHECK_STR (ulimit_name (RLIMIT_STACK), "stack");
+  CHECK (parse_ulimit ("nofile=20:10", &u, &err) < 0);
+  rl_error_free (&err);
+  CHECK (parse_ulimit ("bogus=1", &u, &err) < 0);
+  CHECK (err && strstr (err->msg, "`bogus`"));
+  rl_error_free (&err);
+  CHECK (parse_ulimit ("nofile", &u, &err) < 0);
+  rl_error_free (&err);
+}
+
 int
 main (void)
 {
@@ -564,6 +624,7 @@ main (void)
   RUN_TEST (test_userdb);
   RUN_TEST (test_caps);
   RUN_TEST (test_security_opts);
+  RUN_TEST (test_confinement_opts);
   RUN_TEST (test_seccomp_compile);
   RUN_TEST (test_seccomp_load);
   return unit_exit ();
