@@ -145,6 +145,14 @@ for dev in /dev/fuse /dev/net/tun; do
 	fi
 done
 
+# Root's podman (the root suite's interop tests, an earlier run) leaves
+# /run/containers at 0700; skopeo and podman run by a user then fail on
+# /run/containers/UID/auth.json with EACCES instead of "not there".  Let
+# users traverse it; what podman keeps below stays 0700.
+if [ -d /run/containers ]; then
+	chmod 0711 /run/containers
+fi
+
 say "registries"
 # Three loopback registries (tests/fixtures/registries.sh): plain HTTP on
 # $registry_addr, TLS + htpasswd on $tls_registry_addr (its CA in the system
