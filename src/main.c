@@ -146,7 +146,8 @@ parse_globals (struct rl_globals *g, int argc, char **argv, int *next, rl_error_
       for (const struct rl_opt *p = global_opts; p->name; p++)
         {
           size_t n = strlen (p->name);
-          if (a[1] == '-' && strncmp (a + 2, p->name, n) == 0 && (a[2 + n] == '\0' || a[2 + n] == '='))
+          if (a[1] == '-' && strncmp (a + 2, p->name, n) == 0
+              && (a[2 + n] == '\0' || a[2 + n] == '='))
             {
               o = p;
               val = a[2 + n] == '=' ? a + 3 + n : NULL;

@@ -23,7 +23,6 @@
 #define MT_CONFIG     "application/vnd.oci.image.config.v1+json"
 #define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 
-
 /* ---- import ---- */
 
 enum
@@ -193,8 +192,8 @@ import_run (struct rl_globals *g, const struct import_opts *o, char **args, rl_e
 
   created = rfc3339_time (now);
   created_by = xasprintf ("rl import %s%s%s", args[0], name ? " " : "", name ? name : "");
-  config
-      = config_edit_image_json (&o->edit, platform_host_arch (), b.diff_id, created, created_by, o->message);
+  config = config_edit_image_json (&o->edit, platform_host_arch (), b.diff_id, created, created_by,
+                                   o->message);
   if (import_commit (&st, &m, &b, &t, config, name, now, id, err) < 0)
     {
       layer_tmp_discard (&st, &m, &t);

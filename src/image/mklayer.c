@@ -297,8 +297,7 @@ layer_blob_create (struct rl_store *st, const char *source, struct layer_blob *b
   w->fd = -1;
   sha256_init (&w->tar_h);
   sha256_init (&w->gz_h);
-  if (deflateInit2 (&w->z, LAYER_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)
-      != Z_OK)
+  if (deflateInit2 (&w->z, LAYER_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     abort ();
 
   if (strcmp (source, "-") == 0)

@@ -15,8 +15,8 @@
  * it.  Transient failures (connection errors, 5xx, 429) are retried with
  * backoff, a bounded number of times; a streamed GET cut in the middle goes
  * on from where it stopped (Range), other requests only retry when no
- * response byte was handed on yet.  The client is not thread-safe; after a fork() a child must use its
- * own client (reg_client_fork()) and never the parent's connections. */
+ * response byte was handed on yet.  The client is not thread-safe; after a fork() a child must use
+ * its own client (reg_client_fork()) and never the parent's connections. */
 #ifndef RL_REGISTRY_H
 #define RL_REGISTRY_H
 

@@ -47,11 +47,11 @@ idmap_parse_subid (const char *text, const char *user, uid_t uid, unsigned long 
   char uidstr[32];
   const char *line = text;
 
-  snprintf (uidstr, sizeof uidstr, "%u", (unsigned) uid);
+  snprintf (uidstr, sizeof uidstr, "%u", (unsigned)uid);
   while (line && *line)
     {
       const char *end = strchr (line, '\n');
-      size_t len = end ? (size_t) (end - line) : strlen (line);
+      size_t len = end ? (size_t)(end - line) : strlen (line);
       cleanup_free char *l = xstrndup (line, len);
       char *c1 = strchr (l, ':'), *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
       long long s, n;
@@ -164,8 +164,8 @@ idmap_detect (struct idmap *m, rl_error_t *err)
   m->mode = IDMAP_SUBID;
   m->newuidmap = steal_pointer (&uidmap);
   m->newgidmap = steal_pointer (&gidmap);
-  m->why = xasprintf ("subordinate ids %lu-%lu from /etc/subuid through newuidmap",
-                      m->subuid_start, m->subuid_start + m->subuid_count - 1);
+  m->why = xasprintf ("subordinate ids %lu-%lu from /etc/subuid through newuidmap", m->subuid_start,
+                      m->subuid_start + m->subuid_count - 1);
   return 0;
 }
 
@@ -194,8 +194,8 @@ idmap_key (const struct idmap *m)
     case IDMAP_SINGLE:
       return xstrdup ("single");
     case IDMAP_SUBID:
-      return xasprintf ("subid:%lu:%lu:%lu:%lu", m->subuid_start, m->subuid_count,
-                        m->subgid_start, m->subgid_count);
+      return xasprintf ("subid:%lu:%lu:%lu:%lu", m->subuid_start, m->subuid_count, m->subgid_start,
+                        m->subgid_count);
     }
   return xstrdup ("unknown");
 }
@@ -341,12 +341,12 @@ spawn_helper (const char *helper, pid_t child, unsigned long self, unsigned long
   snprintf (a[1], sizeof a[1], "%lu", self);
   snprintf (a[2], sizeof a[2], "%lu", start);
   snprintf (a[3], sizeof a[3], "%lu", count);
-  argv[0] = (char *) helper;
+  argv[0] = (char *)helper;
   argv[1] = a[0];
-  argv[2] = (char *) "0";
+  argv[2] = (char *)"0";
   argv[3] = a[1];
-  argv[4] = (char *) "1";
-  argv[5] = (char *) "1";
+  argv[4] = (char *)"1";
+  argv[5] = (char *)"1";
   argv[6] = a[2];
   argv[7] = a[3];
   argv[8] = NULL;
@@ -387,8 +387,10 @@ write_subid (const struct idmap *m, pid_t child, char **failure)
       *failure = xasprintf ("pipe: %s", strerror (errno));
       return -1;
     }
-  u = spawn_helper (m->newuidmap ? m->newuidmap : "/usr/bin/newuidmap", child, m->uid, m->subuid_start, m->subuid_count, pfd[1]);
-  g = spawn_helper (m->newgidmap ? m->newgidmap : "/usr/bin/newgidmap", child, m->gid, m->subgid_start, m->subgid_count, pfd[1]);
+  u = spawn_helper (m->newuidmap ? m->newuidmap : "/usr/bin/newuidmap", child, m->uid,
+                    m->subuid_start, m->subuid_count, pfd[1]);
+  g = spawn_helper (m->newgidmap ? m->newgidmap : "/usr/bin/newgidmap", child, m->gid,
+                    m->subgid_start, m->subgid_count, pfd[1]);
   close (pfd[1]);
   while (len < sizeof buf - 1 && (n = read (pfd[0], buf + len, sizeof buf - 1 - len)) != 0)
     {

@@ -30,7 +30,7 @@ struct idmap
   gid_t gid;
   unsigned long subuid_start, subuid_count; /* IDMAP_SUBID */
   unsigned long subgid_start, subgid_count;
-  char *why; /* one line: why this mode was chosen */
+  char *why;                   /* one line: why this mode was chosen */
   char *newuidmap, *newgidmap; /* absolute paths of the helpers (IDMAP_SUBID) */
 };
 

@@ -67,7 +67,7 @@ store_default_runroot (void)
     return xasprintf ("%s/rl", x);
   if (tmp == NULL || *tmp != '/')
     tmp = "/tmp";
-  return xasprintf ("%s/rl-%u", tmp, (unsigned) getuid ());
+  return xasprintf ("%s/rl-%u", tmp, (unsigned)getuid ());
 }
 
 static int
@@ -87,7 +87,7 @@ open_dir_created (const char *path, mode_t mode, bool private, rl_error_t *err)
         return rl_error (err, 0,
                          "runtime directory `%s` is not a private directory owned by uid %u; "
                          "remove it or set XDG_RUNTIME_DIR",
-                         path, (unsigned) getuid ());
+                         path, (unsigned)getuid ());
     }
   fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)

@@ -28,7 +28,7 @@ struct rl_store
   char *runroot; /* absolute */
   int rootfd;    /* O_DIRECTORY fds, CLOEXEC */
   int runfd;
-  int lockfd;    /* -1 unless locked */
+  int lockfd; /* -1 unless locked */
   int lock_depth;
 };
 

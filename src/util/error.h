@@ -11,11 +11,12 @@
 
 #include <stdarg.h>
 
-#define RL_EXIT_FAILURE 125  /* rl itself failed */
+#define RL_EXIT_FAILURE       125 /* rl itself failed */
 #define RL_EXIT_CANNOT_INVOKE 126
-#define RL_EXIT_NOT_FOUND 127
+#define RL_EXIT_NOT_FOUND     127
 
-struct rl_error_s {
+struct rl_error_s
+{
   int status; /* exit status to use if this error ends rl */
   int errnum; /* errno that caused it, 0 if none */
   char *msg;

@@ -85,8 +85,7 @@ write_file_atomic (int dirfd, const char *name, const void *data, size_t len, mo
 }
 
 int
-read_file_at (int dirfd, const char *name, size_t max, char **out, size_t *len_out,
-              rl_error_t *err)
+read_file_at (int dirfd, const char *name, size_t max, char **out, size_t *len_out, rl_error_t *err)
 {
   cleanup_close int fd = -1;
   cleanup_free char *buf = NULL;
@@ -96,7 +95,7 @@ read_file_at (int dirfd, const char *name, size_t max, char **out, size_t *len_o
   fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return rl_error (err, errno, "open `%s`", name);
-  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && (size_t) st.st_size + 1 > cap)
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && (size_t)st.st_size + 1 > cap)
     cap = st.st_size + 1;
   if (cap > max + 1)
     cap = max + 1;
@@ -241,7 +240,7 @@ int
 open_in_root (int rootfd, const char *path, int flags, mode_t mode)
 {
   struct open_how how = {
-    .flags = (uint64_t) flags | O_CLOEXEC,
+    .flags = (uint64_t)flags | O_CLOEXEC,
     .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
     .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
   };
@@ -366,17 +365,17 @@ fs_is_network (int fd, const char **name)
     long magic;
     const char *name;
   } nets[] = {
-    { 0x6969, "nfs" },        { 0x0BD00BD0, "lustre" }, { 0x47504653, "gpfs" },
-    { 0xFF534D42, "cifs" },   { 0xFE534D42, "smb2" },   { 0x65735546, "fuse" },
-    { 0x00C36400, "ceph" },   { 0x013111A8, "ibrix" },  { 0x5346414F, "afs" },
-    { 0x7461636f, "ocfs2" },  { 0x01161970, "gfs2" },   { 0x19830326, "fhgfs/beegfs" },
+    { 0x6969, "nfs" },       { 0x0BD00BD0, "lustre" }, { 0x47504653, "gpfs" },
+    { 0xFF534D42, "cifs" },  { 0xFE534D42, "smb2" },   { 0x65735546, "fuse" },
+    { 0x00C36400, "ceph" },  { 0x013111A8, "ibrix" },  { 0x5346414F, "afs" },
+    { 0x7461636f, "ocfs2" }, { 0x01161970, "gfs2" },   { 0x19830326, "fhgfs/beegfs" },
   };
   struct statfs sf;
 
   if (fstatfs (fd, &sf) < 0)
     return false;
   for (size_t i = 0; i < ARRAY_SIZE (nets); i++)
-    if ((unsigned long) sf.f_type == (unsigned long) nets[i].magic)
+    if ((unsigned long)sf.f_type == (unsigned long)nets[i].magic)
       {
         if (name)
           *name = nets[i].name;

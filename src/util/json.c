@@ -120,7 +120,7 @@ jg_str (yajl_gen g, const char *s)
   if (s == NULL)
     yajl_gen_null (g);
   else
-    yajl_gen_string (g, (const unsigned char *) s, strlen (s));
+    yajl_gen_string (g, (const unsigned char *)s, strlen (s));
 }
 
 void
@@ -204,5 +204,5 @@ jg_finish (yajl_gen g, size_t *len)
   yajl_gen_get_buf (g, &buf, &l);
   if (len)
     *len = l;
-  return xstrndup ((const char *) buf, l);
+  return xstrndup ((const char *)buf, l);
 }

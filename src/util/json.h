@@ -17,7 +17,7 @@
 void cleanup_yajl_valp (yajl_val *v);
 void cleanup_yajl_genp (yajl_gen *g);
 #define cleanup_json __attribute__ ((cleanup (cleanup_yajl_valp)))
-#define cleanup_gen __attribute__ ((cleanup (cleanup_yajl_genp)))
+#define cleanup_gen  __attribute__ ((cleanup (cleanup_yajl_genp)))
 
 /* Parse a NUL-terminated document; what names the document in errors. */
 int json_parse (const char *text, const char *what, yajl_val *out, rl_error_t *err);

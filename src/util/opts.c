@@ -64,7 +64,7 @@ opts_parse (const struct rl_cmd_spec *spec, int argc, char **argv, rl_opt_cb cb,
       if (a[1] == '-')
         {
           const char *name = a + 2, *eq = strchr (name, '=');
-          size_t len = eq ? (size_t) (eq - name) : strlen (name);
+          size_t len = eq ? (size_t)(eq - name) : strlen (name);
           const struct rl_opt *o = find_long (spec, name, len);
           const char *val = eq ? eq + 1 : NULL;
 
@@ -76,7 +76,7 @@ opts_parse (const struct rl_cmd_spec *spec, int argc, char **argv, rl_opt_cb cb,
             }
           if (o == NULL)
             return rl_error (err, 0, "unknown option `--%.*s` for `rl %s` (see `rl %s --help`)",
-                             (int) len, name, spec->name, spec->name);
+                             (int)len, name, spec->name, spec->name);
           if (o->metavar && val == NULL)
             {
               if (i + 1 >= argc)

@@ -14,17 +14,17 @@ struct rl_opt
   int short_name;      /* 0 if none */
   const char *metavar; /* NULL for a flag (which also takes =true/=false) */
   const char *help;
-  int id;              /* passed to the callback */
+  int id; /* passed to the callback */
 };
 
 struct rl_cmd_spec
 {
-  const char *name;    /* "run", "image inspect" */
-  const char *usage;   /* "[OPTIONS] IMAGE [COMMAND [ARG...]]" */
-  const char *summary; /* one line */
+  const char *name;          /* "run", "image inspect" */
+  const char *usage;         /* "[OPTIONS] IMAGE [COMMAND [ARG...]]" */
+  const char *summary;       /* one line */
   const struct rl_opt *opts; /* terminated by an entry with name NULL */
-  const char *example; /* may be NULL */
-  bool interspersed;   /* options may follow positional arguments */
+  const char *example;       /* may be NULL */
+  bool interspersed;         /* options may follow positional arguments */
 };
 
 /* Called once per option seen, with arg NULL for flags set to true and

@@ -208,7 +208,7 @@ random_hex (char *out, size_t nbytes)
 
   if (nbytes > sizeof buf)
     return -1;
-  if (getrandom (buf, nbytes, 0) != (ssize_t) nbytes)
+  if (getrandom (buf, nbytes, 0) != (ssize_t)nbytes)
     return -1;
   for (size_t i = 0; i < nbytes; i++)
     {
@@ -224,7 +224,7 @@ now_ns (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_REALTIME, &ts);
-  return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 char *
@@ -236,7 +236,7 @@ rfc3339_time (int64_t unix_ns)
 
   gmtime_r (&secs, &tm);
   strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return xasprintf ("%s.%09lldZ", buf, (long long) (unix_ns % 1000000000LL));
+  return xasprintf ("%s.%09lldZ", buf, (long long)(unix_ns % 1000000000LL));
 }
 
 char *
@@ -247,7 +247,7 @@ human_duration_ago (int64_t unix_ns)
   if (secs < 1)
     return xstrdup ("Less than a second ago");
   if (secs < 60)
-    return xasprintf ("%lld second%s ago", (long long) secs, secs == 1 ? "" : "s");
+    return xasprintf ("%lld second%s ago", (long long)secs, secs == 1 ? "" : "s");
   if (secs < 3600)
     {
       long long m = secs / 60;
@@ -259,19 +259,19 @@ human_duration_ago (int64_t unix_ns)
       return h == 1 ? xstrdup ("About an hour ago") : xasprintf ("%lld hours ago", h);
     }
   if (secs < 86400 * 14)
-    return xasprintf ("%lld days ago", (long long) (secs / 86400));
+    return xasprintf ("%lld days ago", (long long)(secs / 86400));
   if (secs < 86400 * 60)
-    return xasprintf ("%lld weeks ago", (long long) (secs / (86400 * 7)));
+    return xasprintf ("%lld weeks ago", (long long)(secs / (86400 * 7)));
   if (secs < 86400 * 365 * 2)
-    return xasprintf ("%lld months ago", (long long) (secs / (86400 * 30)));
-  return xasprintf ("%lld years ago", (long long) (secs / (86400 * 365)));
+    return xasprintf ("%lld months ago", (long long)(secs / (86400 * 30)));
+  return xasprintf ("%lld years ago", (long long)(secs / (86400 * 365)));
 }
 
 char *
 human_size (uint64_t bytes)
 {
   static const char *units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
-  double v = (double) bytes;
+  double v = (double)bytes;
   size_t u = 0;
 
   while (v >= 1000.0 && u + 1 < ARRAY_SIZE (units))
@@ -280,6 +280,6 @@ human_size (uint64_t bytes)
       u++;
     }
   if (u == 0)
-    return xasprintf ("%lluB", (unsigned long long) bytes);
+    return xasprintf ("%lluB", (unsigned long long)bytes);
   return xasprintf ("%.3g%s", v, units[u]);
 }

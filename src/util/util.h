@@ -16,11 +16,11 @@ void cleanup_fclosep (FILE **f);
 void cleanup_closedirp (DIR **d);
 void cleanup_strvp (char ***v);
 
-#define cleanup_free __attribute__ ((cleanup (cleanup_freep)))
-#define cleanup_close __attribute__ ((cleanup (cleanup_closep)))
+#define cleanup_free   __attribute__ ((cleanup (cleanup_freep)))
+#define cleanup_close  __attribute__ ((cleanup (cleanup_closep)))
 #define cleanup_fclose __attribute__ ((cleanup (cleanup_fclosep)))
-#define cleanup_dir __attribute__ ((cleanup (cleanup_closedirp)))
-#define cleanup_strv __attribute__ ((cleanup (cleanup_strvp)))
+#define cleanup_dir    __attribute__ ((cleanup (cleanup_closedirp)))
+#define cleanup_strv   __attribute__ ((cleanup (cleanup_strvp)))
 
 /* Hand a value out of a cleanup variable: return steal_pointer (&p); */
 static inline void *

@@ -26,8 +26,13 @@ test_parse_subid (void)
 static void
 test_maps (void)
 {
-  struct idmap m = { .mode = IDMAP_SUBID, .uid = 1000, .gid = 1000, .subuid_start = 100000,
-                     .subuid_count = 65536, .subgid_start = 200000, .subgid_count = 1000 };
+  struct idmap m = { .mode = IDMAP_SUBID,
+                     .uid = 1000,
+                     .gid = 1000,
+                     .subuid_start = 100000,
+                     .subuid_count = 65536,
+                     .subgid_start = 200000,
+                     .subgid_count = 1000 };
   cleanup_free char *um = idmap_format_uid_map (&m);
   cleanup_free char *gm = idmap_format_gid_map (&m);
   cleanup_free char *key = idmap_key (&m);
@@ -70,7 +75,7 @@ inside (void *arg, rl_error_t *err)
 static int
 failing (void *arg, rl_error_t *err)
 {
-  return rl_error (err, 0, "inner failure `%s`", (const char *) arg);
+  return rl_error (err, 0, "inner failure `%s`", (const char *)arg);
 }
 
 static void
@@ -87,7 +92,7 @@ test_userns_run (void)
   CHECK (pipe (p) == 0);
   CHECK (userns_run (&m, true, inside, &p[1], &err) == 0);
   CHECK (read (p[0], &c, 1) == 1 && c == 'y');
-  CHECK (userns_run (&m, false, failing, (void *) "x", &err) < 0);
+  CHECK (userns_run (&m, false, failing, (void *)"x", &err) < 0);
   CHECK (err && strcmp (err->msg, "inner failure `x`") == 0);
   rl_error_free (&err);
   idmap_clear (&m);

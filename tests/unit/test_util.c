@@ -73,7 +73,8 @@ static void
 test_opts_parse (void)
 {
   struct rl_cmd_spec spec = { "run", "[OPTIONS] IMAGE", "Run", test_opts, NULL, false };
-  char *argv[] = { "run", "-it", "-eA=1", "--env", "B=2", "--rm=false", "-e", "C", "img", "-e", "x", NULL };
+  char *argv[]
+      = { "run", "-it", "-eA=1", "--env", "B=2", "--rm=false", "-e", "C", "img", "-e", "x", NULL };
   cleanup_strv char **args = NULL;
   struct seen s = { "" };
   rl_error_t err = NULL;
