@@ -5,6 +5,7 @@
  * with libarchive's writer. */
 #include "config.h"
 #include "unit.h"
+#include "memtar.h"
 #include "image/archive.h"
 #include "image/digest.h"
 #include "image/image.h"
@@ -25,71 +26,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *tmp_root;
-
-static char *
-tmp_dir (const char *what)
-{
-  char *p = xasprintf ("%s/%s-XXXXXX", tmp_root, what);
-  if (mkdtemp (p) == NULL)
-    abort ();
-  return p;
-}
-
-/* ---- tars in memory ---- */
-
-struct tar
-{
-  struct archive *a;
-  char *buf;
-  size_t cap, used;
-};
-
-static void
-tar_begin (struct tar *t)
-{
-  t->cap = 4 << 20;
-  t->buf = xmalloc (t->cap);
-  t->a = archive_write_new ();
-  archive_write_set_format_pax_restricted (t->a);
-  archive_write_set_bytes_in_last_block (t->a, 1);
-  if (archive_write_open_memory (t->a, t->buf, t->cap, &t->used) != ARCHIVE_OK)
-    abort ();
-}
-
 static void
 tar_file (struct tar *t, const char *path, const void *data, size_t len)
 {
-  struct archive_entry *e = archive_entry_new ();
-  archive_entry_set_pathname (e, path);
-  archive_entry_set_filetype (e, AE_IFREG);
-  archive_entry_set_perm (e, 0644);
-  archive_entry_set_size (e, len);
-  if (archive_write_header (t->a, e) != ARCHIVE_OK)
-    abort ();
-  if (len)
-    archive_write_data (t->a, data, len);
-  archive_entry_free (e);
+  tar_entry (t, 'f', path, 0644, data, len, NULL, 0, NULL);
 }
 
 static void
 tar_symlink (struct tar *t, const char *path, const char *target)
 {
-  struct archive_entry *e = archive_entry_new ();
-  archive_entry_set_pathname (e, path);
-  archive_entry_set_filetype (e, AE_IFLNK);
-  archive_entry_set_perm (e, 0777);
-  archive_entry_set_symlink (e, target);
-  if (archive_write_header (t->a, e) != ARCHIVE_OK)
-    abort ();
-  archive_entry_free (e);
-}
-
-static void
-tar_end (struct tar *t)
-{
-  archive_write_close (t->a);
-  archive_write_free (t->a);
+  tar_entry (t, 'l', path, 0777, NULL, 0, target, 0, NULL);
 }
 
 static void
