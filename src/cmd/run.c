@@ -34,13 +34,14 @@ lookup_resolved (struct rl_globals *g, struct rl_store *st, const char *name, st
   return 0;
 }
 
-/* Make sure the store has spec->image, pulling it as --pull says; then
- * point spec->image at the id, so that the runtime finds exactly what was
- * pulled (a short name may have resolved through rl.conf to a registry a
- * local lookup would not try).  A local image is looked up without loading
- * libcurl: only a pull does. */
+/* Find spec->image in the open store, pulling it as --pull says, and hand
+ * it over in *img: the runtime gets exactly what was found or pulled (a
+ * short name may have resolved through rl.conf to a registry a local lookup
+ * would not try), and nothing is looked up twice.  A local image is found
+ * without loading libcurl: only a pull does. */
 static int
-ensure_image (struct rl_globals *g, struct run_spec *spec, rl_error_t *err)
+find_image (struct rl_globals *g, struct rl_store *st, struct run_spec *spec, struct rl_image **img,
+            rl_error_t *err)
 {
   struct pull_opts o = { .platform = spec->platform,
                          .tls_verify = spec->tls_verify_set ? spec->tls_verify : -1,
@@ -49,22 +50,9 @@ ensure_image (struct rl_globals *g, struct run_spec *spec, rl_error_t *err)
 
   if (spec->pull != PULL_ALWAYS)
     {
-      struct rl_store st = { .rootfd = -1, .runfd = -1, .lockfd = -1 };
-      struct rl_image *img = NULL;
-      int r;
-
-      if (store_open (&st, g, err) < 0)
-        return rl_error_wrap (err, "run %s", spec->image);
-      r = image_lookup_opt (&st, spec->image, &img, err);
+      int r = image_lookup_opt (st, spec->image, img, err);
       if (r == 0)
-        r = lookup_resolved (g, &st, spec->image, &img, err);
-      if (r > 0 && strcmp (img->id, spec->image) != 0)
-        {
-          free (spec->image);
-          spec->image = xstrdup (img->id);
-        }
-      image_free (img);
-      store_close (&st);
+        r = lookup_resolved (g, st, spec->image, img, err);
       if (r < 0)
         return rl_error_wrap (err, "run %s", spec->image);
       if (r > 0)
@@ -75,14 +63,16 @@ ensure_image (struct rl_globals *g, struct run_spec *spec, rl_error_t *err)
     }
   if (pull_image (g, spec->image, &o, id, err) < 0)
     return rl_error_wrap (err, "run %s: pull", spec->image);
-  free (spec->image);
-  spec->image = xstrdup (id);
+  if (image_lookup (st, id, img, err) < 0)
+    return rl_error_wrap (err, "run %s", spec->image);
   return 0;
 }
 
 int
 cmd_run (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
 {
+  cleanup_store struct rl_store st = { .rootfd = -1, .runfd = -1, .lockfd = -1 };
+  struct rl_image *img = NULL;
   struct run_spec spec;
   bool help = false;
   int ret;
@@ -104,12 +94,18 @@ cmd_run (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
       return rl_error (err, 0,
                        "run: the input device is not a TTY: `-t` needs a terminal on stdin");
     }
-  if (ensure_image (g, &spec, err) < 0)
+  if (store_open (&st, g, err) < 0)
+    {
+      rl_error_wrap (err, "run %s", spec.image);
+      run_spec_clear (&spec);
+      return -1;
+    }
+  if (find_image (g, &st, &spec, &img, err) < 0)
     {
       run_spec_clear (&spec);
       return -1;
     }
-  ret = run_container (g, &spec, err);
+  ret = run_container (g, &st, img, &spec, err);
   run_spec_clear (&spec);
   return ret;
 }

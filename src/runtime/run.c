@@ -931,8 +931,6 @@ run_ctx_prepare (struct run_ctx *x, struct rl_globals *g, rl_error_t *err)
   x->driver = DRIVER_AUTO;
   if (drv && driver_from_name (drv, &x->driver, err) < 0)
     return -1;
-  if (image_lookup (x->st, s->image, &x->img, err) < 0)
-    return -1;
   x->cmd = run_command (s, x->img->config.entrypoint, x->img->config.cmd);
   if (x->cmd == NULL || x->cmd[0] == NULL)
     return rl_error (err, 0, "no command specified");
@@ -1007,10 +1005,10 @@ run_ctx_clear (struct run_ctx *x)
 }
 
 int
-run_container (struct rl_globals *g, struct run_spec *spec, rl_error_t *err)
+run_container (struct rl_globals *g, struct rl_store *st, struct rl_image *img,
+               struct run_spec *spec, rl_error_t *err)
 {
-  struct rl_store st;
-  struct run_ctx x = { .spec = spec, .st = &st, .ctrfd = -1, .sock = { -1, -1 } };
+  struct run_ctx x = { .spec = spec, .st = st, .img = img, .ctrfd = -1, .sock = { -1, -1 } };
   struct monitor mo = {
     .pidfd = -1, .sock = -1, .sigfd = -1, .tty = spec->tty, .interactive = spec->interactive
   };
@@ -1022,15 +1020,13 @@ run_container (struct rl_globals *g, struct run_spec *spec, rl_error_t *err)
   int64_t started;
   int ret = -1, r;
 
-  if (store_open (&st, g, err) < 0)
-    return -1;
   if (run_ctx_prepare (&x, g, err) < 0)
     {
       /* Nothing was started: a failed record is no use to anyone. */
       if (x.c.id && x.ctrfd >= 0)
         {
           rl_error_t e = NULL;
-          container_delete_files (&st, x.c.id, x.c.name, -1, &e);
+          container_delete_files (st, x.c.id, x.c.name, -1, &e);
           rl_error_free (&e);
         }
       goto out;
@@ -1080,7 +1076,7 @@ run_container (struct rl_globals *g, struct run_spec *spec, rl_error_t *err)
       waitpid (mo.pid, NULL, 0);
       goto fail_early;
     }
-  idmap_note_once (&st, &x.m);
+  idmap_note_once (st, &x.m);
   /* --rm of files owned by subordinate ids needs this namespace later. */
   if (spec->rm && x.m.mode == IDMAP_SUBID)
     {
@@ -1143,6 +1139,5 @@ out:
   free (mo.fail_msg);
   free (mo.driver);
   run_ctx_clear (&x);
-  store_close (&st);
   return ret;
 }

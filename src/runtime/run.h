@@ -3,13 +3,17 @@
 #ifndef RL_RUN_H
 #define RL_RUN_H
 
+#include "image/image.h"
 #include "runtime/runspec.h"
 #include "store/store.h"
 #include "util/error.h"
 
-/* Run spec to completion.  Returns the exit status for rl (the command's,
- * 128+N for a signal, 126/127 when it could not be run), or -1 with err
- * set (its status 125, or 126/127) when the container could not start. */
-int run_container (struct rl_globals *g, struct run_spec *spec, rl_error_t *err);
+/* Run spec to completion from img (found in the open store st by the
+ * caller, so that nothing is looked up twice; run_container frees it).
+ * Returns the exit status for rl (the command's, 128+N for a signal,
+ * 126/127 when it could not be run), or -1 with err set (its status 125,
+ * or 126/127) when the container could not start. */
+int run_container (struct rl_globals *g, struct rl_store *st, struct rl_image *img,
+                   struct run_spec *spec, rl_error_t *err);
 
 #endif
