@@ -41,12 +41,29 @@ image_page() {
 	esac
 }
 
+# The page of a container subcommand: most stand for a top-level one.
+container_page() {
+	case $1 in
+	ls) echo rl-ps.1.md ;;
+	prune) echo rl-container-prune.1.md ;;
+	*) echo "rl-$1.1.md" ;;
+	esac
+}
+
 for opt in $("$rl" --help | section 'Global options' | grep -oE -- '(^| )--?[a-zA-Z0-9][a-z0-9-]*' | tr -d ' '); do
 	grep -qF -- "**$opt**" "$mandir/rl.1.md" || problem "rl: global option $opt is not in rl.1.md"
 done
 for cmd in $("$rl" --help | section Commands | awk '{print $1}'); do
 	grep -qF -- "rl-$cmd" "$mandir/rl.1.md" || problem "rl $cmd: not listed in rl.1.md"
 	case $cmd in
+	container)
+		[ -f "$mandir/rl-$cmd.1.md" ] || problem "rl $cmd: no man page $mandir/rl-$cmd.1.md"
+		for sub in $("$rl" "$cmd" --help | section Commands | awk '{print $1}'); do
+			grep -qF -- "**$sub**" "$mandir/rl-$cmd.1.md" ||
+				problem "rl $cmd $sub: not listed in rl-$cmd.1.md"
+			check_page "$(container_page "$sub")" "$cmd" "$sub"
+		done
+		;;
 	image | system)
 		[ -f "$mandir/rl-$cmd.1.md" ] || problem "rl $cmd: no man page $mandir/rl-$cmd.1.md"
 		for sub in $("$rl" "$cmd" --help | section Commands | awk '{print $1}'); do

@@ -32,6 +32,34 @@ int system_info (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int system_check (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_push (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 
+/* Container lifecycle (lifecycle.c): create, start, stop, kill, restart,
+ * wait, pause, unpause, attach, port and the `rl container` group. */
+int cmd_create (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_start (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_stop (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_kill (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_restart (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_wait (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_pause (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_unpause (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_attach (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_port (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_container (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+/* container prune (ps.c) */
+int cmd_container_prune (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+/* logs.c */
+int cmd_logs (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+/* inspect.c: inspect (containers, then images), rename */
+int cmd_inspect (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_rename (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+/* exec.c: exec, top */
+int cmd_exec (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_top (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+/* cp.c: cp, export, commit */
+int cmd_cp (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_export (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+int cmd_commit (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+
 /* From main.c: the command table, for `rl __complete`. */
 rl_cmd_fn rl_find_command (const char *name);
 void rl_print_usage (FILE *out);

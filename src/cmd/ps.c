@@ -337,3 +337,10 @@ cmd_rm (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   store_close (&st);
   return failed ? 1 : 0;
 }
+
+int
+cmd_container_prune (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
+{
+  (void)g, (void)argc, (void)argv;
+  return rl_error (err, 0, "container prune: not implemented yet");
+}

@@ -33,6 +33,8 @@ container_clear (struct rl_container *c)
   free (c->image_name);
   strv_free (c->command);
   free (c->driver);
+  strv_free (c->labels);
+  strv_free (c->spec);
   memset (c, 0, sizeof *c);
 }
 
@@ -228,6 +230,17 @@ config_json (const struct rl_container *c, size_t *len)
   jg_kint (g, "Created", c->created);
   jg_kstr (g, "Driver", c->driver);
   jg_kbool (g, "Rm", c->rm);
+  jg_key (g, "Labels");
+  yajl_gen_map_open (g);
+  for (size_t i = 0; c->labels && c->labels[i]; i++)
+    {
+      const char *eq = strchr (c->labels[i], '=');
+      cleanup_free char *k
+          = eq ? xstrndup (c->labels[i], eq - c->labels[i]) : xstrdup (c->labels[i]);
+      jg_kstr (g, k, eq ? eq + 1 : "");
+    }
+  yajl_gen_map_close (g);
+  jg_kstrv (g, "Spec", c->spec);
   yajl_gen_map_close (g);
   return jg_finish (g, len);
 }
@@ -311,6 +324,15 @@ container_create (struct rl_store *st, struct rl_container *c, rl_error_t *err)
       rl_error_wrap (err, "container `%s`", c->name);
       goto fail_dir;
     }
+  {
+    int fd = openat (dirfd, "created", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+      {
+        rl_error (err, errno, "container `%s`: mark it created", c->name);
+        goto fail_dir;
+      }
+    close (fd);
+  }
   store_unlock (st);
   return steal_fd (&dirfd);
 
@@ -350,7 +372,25 @@ container_load (struct rl_store *st, const char *id, struct rl_container *c, rl_
   s = json_get_str (v, "Driver");
   c->driver = xstrdup (s ? s : "auto");
   c->rm = json_get_bool (v, "Rm", false);
+  {
+    yajl_val l = json_get (v, "Labels");
+    if (YAJL_IS_OBJECT (l))
+      for (size_t i = 0; i < l->u.object.len; i++)
+        {
+          yajl_val lv = l->u.object.values[i];
+          strv_add_take (&c->labels, xasprintf ("%s=%s", l->u.object.keys[i],
+                                                YAJL_IS_STRING (lv) ? lv->u.string : ""));
+        }
+  }
+  c->spec = json_get_strv (v, "Spec");
   return 0;
+}
+
+void
+container_started (int ctrfd)
+{
+  unlinkat (ctrfd, "created", 0);
+  unlinkat (ctrfd, "state.json", 0);
 }
 
 /* The runroot's live file: "key=value" lines (cheap to write on the start
@@ -377,6 +417,8 @@ parse_live (const char *text, struct container_state *s)
         s->monitor_start = strtoull (v, NULL, 10);
       else if (strcmp (line, "started") == 0)
         s->started = strtoll (v, NULL, 10);
+      else if (strcmp (line, "restarts") == 0)
+        s->restarts = atoi (v);
       else if (strcmp (line, "driver") == 0)
         {
           free (s->driver);
@@ -392,9 +434,9 @@ container_write_live (struct rl_store *st, const char *id, const struct containe
   cleanup_free char *path = xasprintf ("containers/%s/state", id);
   cleanup_free char *text
       = xasprintf ("pid=%d\npid_start=%llu\nmonitor=%d\nmonitor_start=%llu\nstarted=%lld\n"
-                   "driver=%s\n",
+                   "driver=%s\nrestarts=%d\n",
                    s->pid, s->pid_start, s->monitor, s->monitor_start, (long long)s->started,
-                   s->driver ? s->driver : "");
+                   s->driver ? s->driver : "", s->restarts);
 
   return write_file_atomic (st->runfd, path, text, strlen (text), 0600, err);
 }
@@ -414,6 +456,7 @@ container_write_exit (struct rl_store *st, const char *id, const struct containe
   jg_kint (g, "StartedAt", s->started);
   jg_kint (g, "FinishedAt", s->finished);
   jg_kstr (g, "Driver", s->driver);
+  jg_kint (g, "Restarts", s->restarts);
   yajl_gen_map_close (g);
   json = jg_finish (g, &len);
   if (write_file_atomic (st->rootfd, path, json, len, 0600, err) < 0)
@@ -436,6 +479,10 @@ container_get_state (struct rl_store *st, const char *id, struct container_state
   memset (s, 0, sizeof *s);
   have_live = read_file_at (st->runfd, live_path, 4096, &live, NULL, &e2) == 0;
   rl_error_free (&e2);
+  {
+    cleanup_free char *stopping = xasprintf ("containers/%s/stopping", id);
+    s->stopping = faccessat (st->runfd, stopping, F_OK, 0) == 0;
+  }
   if (have_live)
     {
       parse_live (live, s);
@@ -453,6 +500,7 @@ container_get_state (struct rl_store *st, const char *id, struct container_state
       s->exit_code = json_get_int (v, "ExitCode", 0);
       s->started = json_get_int (v, "StartedAt", s->started);
       s->finished = json_get_int (v, "FinishedAt", 0);
+      s->restarts = (int)json_get_int (v, "Restarts", s->restarts);
       if (d && *d)
         {
           free (s->driver);
@@ -468,17 +516,23 @@ container_get_state (struct rl_store *st, const char *id, struct container_state
       return rl_error_wrap (err, "container %.12s", id);
     }
   rl_error_free (&e2);
-  if (have_live)
-    {
-      /* Monitor and PID 1 gone, nothing recorded: killed together. */
-      s->status = CTR_EXITED;
-      s->exit_code = 128 + SIGKILL;
-      s->pid = s->monitor = 0;
-      s->unrecorded = true;
-      return 0;
-    }
-  s->status = CTR_CREATED;
-  return 0;
+  {
+    cleanup_free char *created = xasprintf ("containers/%s/created", id);
+    if (!have_live && faccessat (st->rootfd, created, F_OK, 0) == 0)
+      {
+        s->status = CTR_CREATED;
+        return 0;
+      }
+  }
+  {
+    /* Monitor and PID 1 gone, nothing recorded: killed together, or the
+     * machine rebooted (the runroot is gone with it). */
+    s->status = CTR_EXITED;
+    s->exit_code = 128 + SIGKILL;
+    s->pid = s->monitor = 0;
+    s->unrecorded = true;
+    return 0;
+  }
 }
 
 static bool

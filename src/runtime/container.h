@@ -5,7 +5,11 @@
  *   containers/ID/config.json   the creation record, written once before
  *                               start: Id, Name, ImageId, ImageName, Command,
  *                               Created (unix ns), Driver (as asked: "auto",
- *                               "overlay", ...), Rm
+ *                               "overlay", ...), Rm, Labels {K: V}, Spec (the
+ *                               run options, runspec.h's canon)
+ *   containers/ID/created       present from creation until the first start
+ *   containers/ID/ctr.log       the log of a detached container (CRI format,
+ *                               ctrlog.h), ctr.log.1 ... when rotated
  *   containers/ID/state.json    the exit record, written by the monitor when
  *                               the container ended: ExitCode, StartedAt,
  *                               FinishedAt (unix ns), Driver (the one used)
@@ -41,6 +45,8 @@ struct rl_container
   int64_t created; /* unix ns */
   char *driver;    /* as asked */
   bool rm;
+  char **labels; /* "KEY=VALUE" */
+  char **spec;   /* the run options (struct run_spec's canon) */
 };
 
 void container_clear (struct rl_container *c);
@@ -64,6 +70,8 @@ struct container_state
   int64_t finished; /* unix ns, 0 if unknown */
   char *driver;     /* the one used, NULL if unknown */
   bool unrecorded;  /* exited, but killed with its monitor: no state.json */
+  bool stopping;    /* `rl stop`, `rl kill` or `rl rm -f` asked it to end: no restart */
+  int restarts;     /* how often the monitor restarted it */
 };
 
 void container_state_clear (struct container_state *s);
@@ -81,6 +89,10 @@ char *container_random_name (void);
  * one), containers/ID/ and its config.json.  Fills c->id (and c->name) and
  * returns an O_DIRECTORY fd on the container's store directory. */
 int container_create (struct rl_store *st, struct rl_container *c, rl_error_t *err);
+/* A new container has the file `created` until it first runs:
+ * container_started() removes it and an old exit record, once the live
+ * state says it runs. */
+void container_started (int ctrfd);
 int container_load (struct rl_store *st, const char *id, struct rl_container *c, rl_error_t *err);
 /* The state from the runroot's live file, state.json and /proc.  A container
  * whose monitor and PID 1 are both gone without an exit record was killed

@@ -976,6 +976,8 @@ run_ctx_prepare (struct run_ctx *x, struct rl_globals *g, rl_error_t *err)
   x->c.command = strv_dup (x->cmd);
   x->c.driver = xstrdup (driver_name (x->driver));
   x->c.rm = s->rm;
+  x->c.labels = strv_dup (s->labels);
+  x->c.spec = strv_dup (s->canon);
   x->ctrfd = container_create (x->st, &x->c, err);
   if (x->ctrfd < 0)
     return -1;

@@ -78,6 +78,9 @@ run_spec_clear (struct run_spec *s)
   free (s->ulimits);
   free (s->image);
   strv_free (s->args);
+  strv_free (s->labels);
+  free (s->cidfile);
+  strv_free (s->canon);
   memset (s, 0, sizeof *s);
 }
 
@@ -636,6 +639,13 @@ enum
   O_PIDS_LIMIT,
   O_MEMORY,
   O_CPUS,
+  O_DETACH,
+  O_RESTART,
+  O_LABEL,
+  O_CIDFILE,
+  O_LOG_OPT,
+  O_STOP_SIGNAL,
+  O_STOP_TIMEOUT,
 };
 
 static const struct rl_opt run_opts[] = {
@@ -688,6 +698,18 @@ static const struct rl_opt run_opts[] = {
   { "memory", 'm', "SIZE", "limit the memory, as 512m or 2g (needs cgroup v2 delegation)",
     O_MEMORY },
   { "cpus", 0, "N", "limit the CPU time, as 1.5 CPUs (needs cgroup v2 delegation)", O_CPUS },
+  { "detach", 'd', NULL, "run in the background and print the container's id", O_DETACH },
+  { "restart", 0, "POLICY",
+    "no (the default), on-failure[:N], always or unless-stopped: carried out by the monitor",
+    O_RESTART },
+  { "label", 'l', "KEY=VALUE", "set a label on the container", O_LABEL },
+  { "cidfile", 0, "FILE", "write the container's id to FILE (which must not exist)", O_CIDFILE },
+  { "log-opt", 0, "max-size=SIZE|max-file=N",
+    "rotate the log past SIZE, keeping N files (with -d; default: no rotation)", O_LOG_OPT },
+  { "stop-signal", 0, "SIGNAL", "signal `rl stop` sends first (default: the image's, or TERM)",
+    O_STOP_SIGNAL },
+  { "stop-timeout", 0, "SECONDS", "seconds `rl stop` waits before SIGKILL (default 10)",
+    O_STOP_TIMEOUT },
   { NULL, 0, NULL, NULL, 0 },
 };
 
@@ -700,12 +722,95 @@ static const struct rl_cmd_spec run_cmd = {
   .interspersed = false,
 };
 
+static const struct rl_cmd_spec create_cmd = {
+  .name = "create",
+  .usage = "[OPTIONS] IMAGE [COMMAND [ARG...]]",
+  .summary = "Create a container without starting it (see `rl start`)",
+  .opts = run_opts,
+  .example = "rl create --name web bb httpd -f -p 8080",
+  .interspersed = false,
+};
+
 struct parse_state
 {
   struct run_spec *s;
   char **env_files; /* Docker applies files first, then -e */
   char **env_args;
+  char **canon; /* the options as --long=ARG, for the record */
 };
+
+static void
+canon_add (struct parse_state *ps, int id, const char *arg)
+{
+  const struct rl_opt *o = run_opts;
+
+  /* The environment goes in resolved, after the loop; --detach is how
+   * this run was started, not what the container is. */
+  if (id == O_ENV || id == O_ENV_FILE || id == O_DETACH || id == O_CIDFILE)
+    return;
+  while (o->name && o->id != id)
+    o++;
+  if (o->name == NULL)
+    return;
+  if (arg)
+    strv_add_take (&ps->canon, xasprintf ("--%s=%s", o->name, arg));
+  else
+    strv_add_take (&ps->canon, xasprintf ("--%s", o->name));
+}
+
+static int
+parse_restart (struct run_spec *s, const char *arg, rl_error_t *err)
+{
+  s->restart_max = 0;
+  if (strcmp (arg, "no") == 0)
+    s->restart = RESTART_NO;
+  else if (strcmp (arg, "always") == 0)
+    s->restart = RESTART_ALWAYS;
+  else if (strcmp (arg, "unless-stopped") == 0)
+    s->restart = RESTART_UNLESS_STOPPED;
+  else if (strcmp (arg, "on-failure") == 0)
+    s->restart = RESTART_ON_FAILURE;
+  else if (str_has_prefix (arg, "on-failure:"))
+    {
+      char *end;
+      long n;
+      errno = 0;
+      n = strtol (arg + strlen ("on-failure:"), &end, 10);
+      if (errno || *end || end == arg + strlen ("on-failure:") || n < 0 || n > 1000000)
+        return rl_error (err, 0, "--restart `%s`: the retry count must be a number", arg);
+      s->restart = RESTART_ON_FAILURE;
+      s->restart_max = (int)n;
+    }
+  else
+    return rl_error (err, 0,
+                     "--restart: unknown policy `%s` (no, on-failure[:N], always or "
+                     "unless-stopped)",
+                     arg);
+  return 0;
+}
+
+static int
+parse_log_opt (struct run_spec *s, const char *arg, rl_error_t *err)
+{
+  if (str_has_prefix (arg, "max-size="))
+    {
+      if (!parse_size (arg + strlen ("max-size="), &s->log_max_size) || s->log_max_size < 4096)
+        return rl_error (err, 0, "--log-opt `%s`: expected a size of at least 4k (10m)", arg);
+      return 0;
+    }
+  if (str_has_prefix (arg, "max-file="))
+    {
+      char *end;
+      long n;
+      errno = 0;
+      n = strtol (arg + strlen ("max-file="), &end, 10);
+      if (errno || *end || n < 1 || n > 100)
+        return rl_error (err, 0, "--log-opt `%s`: expected a number of files, 1 to 100", arg);
+      s->log_max_files = (int)n;
+      return 0;
+    }
+  return rl_error (err, 0, "--log-opt: unknown option `%s` (max-size=SIZE or max-file=N)", arg);
+}
 
 static void
 add_mount (struct run_spec *s, struct rl_mount *m)
@@ -790,7 +895,7 @@ parse_security_opt (struct run_spec *s, const char *arg, rl_error_t *err)
 }
 
 static int
-run_opt (void *data, int id, const char *arg, rl_error_t *err)
+run_opt_1 (void *data, int id, const char *arg, rl_error_t *err)
 {
   struct parse_state *ps = data;
   struct run_spec *s = ps->s;
@@ -921,12 +1026,57 @@ run_opt (void *data, int id, const char *arg, rl_error_t *err)
       return 0;
     case O_CPUS:
       return parse_cpus (arg, &s->cpus, err);
+    case O_DETACH:
+      return opts_flag_value ("detach", arg, &s->detach, err);
+    case O_RESTART:
+      return parse_restart (s, arg, err);
+    case O_LABEL:
+      if (*arg == '\0' || *arg == '=')
+        return rl_error (err, 0, "--label `%s`: expected KEY=VALUE", arg);
+      if (strchr (arg, '='))
+        env_set (&s->labels, arg);
+      else
+        strv_add_take (&s->labels, xasprintf ("%s=", arg));
+      return 0;
+    case O_CIDFILE:
+      return set_str (&s->cidfile, arg);
+    case O_LOG_OPT:
+      return parse_log_opt (s, arg, err);
+    case O_STOP_SIGNAL:
+      {
+        int sig = signal_from_name (arg);
+        if (sig <= 0)
+          return rl_error (err, 0, "--stop-signal: unknown signal `%s`", arg);
+        s->stop_signal = sig;
+        return 0;
+      }
+    case O_STOP_TIMEOUT:
+      {
+        char *end;
+        long n;
+        errno = 0;
+        n = strtol (arg, &end, 10);
+        if (errno || *end || end == arg || n < -1 || n > 86400 * 365)
+          return rl_error (err, 0, "--stop-timeout `%s`: expected seconds", arg);
+        s->stop_timeout = (int)n;
+        return 0;
+      }
     }
   return 0;
 }
 
-int
-run_spec_parse (struct run_spec *s, int argc, char **argv, bool *help_shown, rl_error_t *err)
+static int
+run_opt (void *data, int id, const char *arg, rl_error_t *err)
+{
+  if (run_opt_1 (data, id, arg, err) < 0)
+    return -1;
+  canon_add (data, id, arg);
+  return 0;
+}
+
+static int
+spec_parse (const struct rl_cmd_spec *cmd, struct run_spec *s, int argc, char **argv,
+            bool *help_shown, rl_error_t *err)
 {
   struct parse_state ps = { .s = s };
   cleanup_strv char **args = NULL;
@@ -934,17 +1084,57 @@ run_spec_parse (struct run_spec *s, int argc, char **argv, bool *help_shown, rl_
 
   memset (s, 0, sizeof *s);
   s->read_only_tmpfs = true;
-  ret = opts_parse (&run_cmd, argc, argv, run_opt, &ps, &args, help_shown, err);
+  s->stop_timeout = -1;
+  ret = opts_parse (cmd, argc, argv, run_opt, &ps, &args, help_shown, err);
   for (size_t i = 0; ps.env_args && ps.env_args[i]; i++)
     strv_add (&ps.env_files, ps.env_args[i]);
   s->env = steal_pointer (&ps.env_files);
   strv_free (ps.env_args);
+  for (size_t i = 0; s->env && s->env[i]; i++)
+    strv_add_take (&ps.canon, xasprintf ("--env=%s", s->env[i]));
+  s->canon = steal_pointer (&ps.canon);
   if (ret < 0 || *help_shown)
     return ret;
   if (args == NULL || args[0] == NULL)
-    return rl_error (err, 0, "run: an image is required (see `rl run --help`)");
+    return rl_error (err, 0, "%s: an image is required (see `rl %s --help`)", cmd->name, cmd->name);
+  if (s->rm && s->restart != RESTART_NO)
+    return rl_error (err, 0, "%s: --rm and --restart cannot be used together", cmd->name);
   s->image = xstrdup (args[0]);
   s->args = strv_dup (args + 1);
+  strv_add (&s->canon, "--");
+  for (size_t i = 0; args[i]; i++)
+    strv_add (&s->canon, args[i]);
+  return 0;
+}
+
+int
+run_spec_parse (struct run_spec *s, int argc, char **argv, bool *help_shown, rl_error_t *err)
+{
+  return spec_parse (&run_cmd, s, argc, argv, help_shown, err);
+}
+
+int
+create_spec_parse (struct run_spec *s, int argc, char **argv, bool *help_shown, rl_error_t *err)
+{
+  if (spec_parse (&create_cmd, s, argc, argv, help_shown, err) < 0)
+    return -1;
+  if (s->detach)
+    return rl_error (err, 0,
+                     "create: --detach is for `rl run` (`rl start` runs in the background)");
+  return 0;
+}
+
+int
+run_spec_from_record (struct run_spec *s, char *const *canon, rl_error_t *err)
+{
+  cleanup_strv char **argv = NULL;
+  bool help = false;
+
+  strv_add (&argv, "run");
+  for (size_t i = 0; canon && canon[i]; i++)
+    strv_add (&argv, canon[i]);
+  if (spec_parse (&run_cmd, s, (int)strv_len (argv), argv, &help, err) < 0 || help)
+    return rl_error_wrap (err, "the container's recorded options");
   return 0;
 }
 

@@ -79,6 +79,15 @@ struct rl_ulimit
   unsigned long long soft, hard; /* RLIM_INFINITY for unlimited */
 };
 
+/* --restart */
+enum rl_restart
+{
+  RESTART_NO,
+  RESTART_ON_FAILURE, /* restart_max tries (0: no limit) */
+  RESTART_ALWAYS,
+  RESTART_UNLESS_STOPPED, /* without a daemon, the same as always */
+};
+
 struct run_spec
 {
   bool interactive, tty, rm, init;
@@ -114,14 +123,34 @@ struct run_spec
   long long pids_limit;
   unsigned long long memory;
   double cpus;
+  /* The container's lifetime: -d, --restart, --label, --cidfile, --log-opt */
+  bool detach;
+  enum rl_restart restart;
+  int restart_max;
+  char **labels; /* "KEY=VALUE", a key once */
+  char *cidfile;
+  unsigned long long log_max_size; /* 0: no rotation */
+  int log_max_files;               /* 0: the default (1) */
+  int stop_signal;                 /* 0: the image's STOPSIGNAL, else SIGTERM */
+  int stop_timeout;                /* -1: the default, 10 s */
   char *image;
   char **args; /* COMMAND [ARG...] (may be empty) */
+  /* The options as parsed, one "--long=ARG" (or "--flag") each, the
+   * environment resolved into --env=K=V, then "--", IMAGE and the args:
+   * what the container record keeps, so that `rl start` and `rl exec`
+   * see the same container (run_spec_from_record).  Not -d, --cidfile. */
+  char **canon;
 };
 
 void run_spec_clear (struct run_spec *s);
 /* Parse `run [OPTIONS] IMAGE [COMMAND [ARG...]]` (argv[0] = "run").
  * *help_shown is set when --help was printed. */
 int run_spec_parse (struct run_spec *s, int argc, char **argv, bool *help_shown, rl_error_t *err);
+/* The same for `create [OPTIONS] IMAGE [COMMAND [ARG...]]` (no -d). */
+int create_spec_parse (struct run_spec *s, int argc, char **argv, bool *help_shown,
+                       rl_error_t *err);
+/* The spec a container was created with, from its record's canon. */
+int run_spec_from_record (struct run_spec *s, char *const *canon, rl_error_t *err);
 
 /* The pieces, exposed for the unit tests. */
 int parse_volume (const char *arg, struct rl_mount *m, rl_error_t *err);

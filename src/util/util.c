@@ -4,8 +4,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,4 +285,68 @@ human_size (uint64_t bytes)
   if (u == 0)
     return xasprintf ("%lluB", (unsigned long long)bytes);
   return xasprintf ("%.3g%s", v, units[u]);
+}
+
+static const struct
+{
+  const char *name;
+  int sig;
+} signal_names[] = {
+  { "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },     { "ILL", SIGILL },
+  { "TRAP", SIGTRAP },     { "ABRT", SIGABRT }, { "IOT", SIGIOT },       { "BUS", SIGBUS },
+  { "FPE", SIGFPE },       { "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
+  { "USR2", SIGUSR2 },     { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM },
+  { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP },
+  { "TSTP", SIGTSTP },     { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
+  { "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+  { "WINCH", SIGWINCH },   { "IO", SIGIO },     { "POLL", SIGPOLL },     { "PWR", SIGPWR },
+  { "SYS", SIGSYS },
+};
+
+int
+signal_from_name (const char *name)
+{
+  long long n;
+
+  if (parse_long (name, 1, SIGRTMAX, &n))
+    return (int)n;
+  if (strncasecmp (name, "SIG", 3) == 0)
+    name += 3;
+  for (size_t i = 0; i < ARRAY_SIZE (signal_names); i++)
+    if (strcasecmp (name, signal_names[i].name) == 0)
+      return signal_names[i].sig;
+  if (strncasecmp (name, "RTMIN", 5) == 0)
+    {
+      if (name[5] == '\0')
+        return SIGRTMIN;
+      if (name[5] == '+' && parse_long (name + 6, 0, SIGRTMAX - SIGRTMIN, &n))
+        return SIGRTMIN + (int)n;
+    }
+  if (strncasecmp (name, "RTMAX", 5) == 0)
+    {
+      if (name[5] == '\0')
+        return SIGRTMAX;
+      if (name[5] == '-' && parse_long (name + 6, 0, SIGRTMAX - SIGRTMIN, &n))
+        return SIGRTMAX - (int)n;
+    }
+  return -1;
+}
+
+const char *
+signal_name (int sig)
+{
+  static char buf[32];
+
+  for (size_t i = 0; i < ARRAY_SIZE (signal_names); i++)
+    if (signal_names[i].sig == sig)
+      {
+        snprintf (buf, sizeof buf, "SIG%s", signal_names[i].name);
+        return buf;
+      }
+  if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+    {
+      snprintf (buf, sizeof buf, "SIGRTMIN+%d", sig - SIGRTMIN);
+      return buf;
+    }
+  return NULL;
 }

@@ -65,6 +65,11 @@ bool str_has_suffix (const char *s, const char *suffix);
 /* Parse a whole decimal string into [min, max]; false on any junk. */
 bool parse_long (const char *s, long long min, long long max, long long *out);
 
+/* "TERM", "SIGTERM", "sigterm", "15", "RTMIN+2" -> the number; -1 if unknown. */
+int signal_from_name (const char *name);
+/* "SIGTERM" for 15; "SIGRTMIN+2"; NULL if not a signal. */
+const char *signal_name (int sig);
+
 /* Lower-case hex of n random bytes (2n chars + NUL into out). */
 int random_hex (char *out, size_t nbytes);
 /* Monotonic clock in nanoseconds and wall clock helpers. */
