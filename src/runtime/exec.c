@@ -61,7 +61,7 @@ struct exec_ctx
   struct run_spec spec;
   struct rl_image *img;
   struct rl_container c;
-  pid_t pid1;
+  pid_t pid1; /* whose namespaces are joined: PID 1 or (--init) its child */
   int pidfd;
   enum idmap_mode mode;
   unsigned long nids;
@@ -110,6 +110,61 @@ read_map_mode (pid_t pid, enum idmap_mode *mode, unsigned long *nids, rl_error_t
   return 0;
 }
 
+/* The PPid of /proc/PID/status, -1 when it is gone. */
+static pid_t
+parent_of (pid_t pid)
+{
+  char path[64];
+  cleanup_free char *text = NULL;
+  rl_error_t e = NULL;
+  const char *p;
+
+  snprintf (path, sizeof path, "/proc/%d/status", pid);
+  if (read_file_at (AT_FDCWD, path, 65536, &text, NULL, &e) < 0)
+    {
+      rl_error_free (&e);
+      return -1;
+    }
+  p = strstr (text, "\nPPid:");
+  return p ? (pid_t)strtol (p + 6, NULL, 10) : -1;
+}
+
+/* The process whose namespaces rl exec joins and rl top looks for: PID 1,
+ * or with --init, where PID 1 is rl's own code made not dumpable (its
+ * namespaces are closed to a rootless owner), a child of it: the command,
+ * in the same namespaces. */
+static pid_t
+ns_process (pid_t pid1)
+{
+  char path[64];
+  struct stat sb;
+  struct dirent *de;
+  pid_t found = pid1;
+  DIR *d;
+
+  snprintf (path, sizeof path, "/proc/%d/ns/pid", pid1);
+  if (stat (path, &sb) == 0 || (errno != EACCES && errno != EPERM))
+    return pid1;
+  d = opendir ("/proc");
+  while (d && (de = readdir (d)))
+    {
+      char *end;
+      long n = strtol (de->d_name, &end, 10);
+
+      if (*end || n <= 0 || parent_of (n) != pid1)
+        continue;
+      snprintf (path, sizeof path, "/proc/%ld/ns/pid", n);
+      if (stat (path, &sb) == 0)
+        {
+          found = n;
+          break;
+        }
+    }
+  if (d)
+    closedir (d);
+  return found;
+}
+
 static int
 exec_ctx_prepare (struct exec_ctx *x, struct rl_store *st, const char *ref, rl_error_t *err)
 {
@@ -126,11 +181,13 @@ exec_ctx_prepare (struct exec_ctx *x, struct rl_store *st, const char *ref, rl_e
       container_state_clear (&state);
       return rl_error (err, 0, "container %s is not running", ref);
     }
-  x->pid1 = state.pid;
+  x->pid1 = ns_process (state.pid);
   /* Opened first, then checked: the pidfd names that very process. */
-  x->pidfd = syscall (SYS_pidfd_open, state.pid, 0);
+  x->pidfd = syscall (SYS_pidfd_open, x->pid1, 0);
   r = x->pidfd < 0 ? -errno : 0;
-  if (x->pidfd >= 0 && !proc_alive (state.pid, state.pid_start))
+  if (x->pidfd >= 0
+      && (!proc_alive (state.pid, state.pid_start)
+          || (x->pid1 != state.pid && parent_of (x->pid1) != state.pid)))
     r = -ESRCH;
   container_state_clear (&state);
   if (r == -ESRCH)
@@ -798,6 +855,7 @@ top_container (struct rl_store *st, const char *ref, rl_error_t *err)
   struct stat ns;
   char path[64];
   double uptime = 0, hz = sysconf (_SC_CLK_TCK);
+  pid_t pid1, nsp;
   DIR *d;
   struct dirent *de;
 
@@ -808,7 +866,9 @@ top_container (struct rl_store *st, const char *ref, rl_error_t *err)
       container_state_clear (&state);
       return rl_error (err, 0, "top %s: container %s is not running", ref, ref);
     }
-  snprintf (path, sizeof path, "/proc/%d/ns/pid", state.pid);
+  pid1 = state.pid;
+  nsp = ns_process (pid1);
+  snprintf (path, sizeof path, "/proc/%d/ns/pid", nsp);
   if (stat (path, &ns) < 0 || !proc_alive (state.pid, state.pid_start))
     {
       int e = errno;
@@ -821,14 +881,14 @@ top_container (struct rl_store *st, const char *ref, rl_error_t *err)
   {
     rl_error_t e = NULL;
     cleanup_free char *up = NULL;
-    snprintf (path, sizeof path, "/proc/%d/uid_map", state.pid);
+    snprintf (path, sizeof path, "/proc/%d/uid_map", nsp);
     if (read_file_at (AT_FDCWD, path, 65536, &uid_map, NULL, &e) < 0)
       rl_error_free (&e);
     if (read_file_at (AT_FDCWD, "/proc/uptime", 4096, &up, NULL, &e) < 0)
       rl_error_free (&e);
     else
       uptime = strtod (up, NULL);
-    snprintf (path, sizeof path, "/proc/%d/root", state.pid);
+    snprintf (path, sizeof path, "/proc/%d/root", nsp);
     rootfd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   }
   container_state_clear (&state);
@@ -847,7 +907,8 @@ top_container (struct rl_store *st, const char *ref, rl_error_t *err)
         continue;
       p.host_pid = hp;
       snprintf (path, sizeof path, "/proc/%ld/ns/pid", hp);
-      if (stat (path, &sb) < 0 || sb.st_dev != ns.st_dev || sb.st_ino != ns.st_ino)
+      /* PID 1 itself may be closed to us (--init). */
+      if (hp != pid1 && (stat (path, &sb) < 0 || sb.st_dev != ns.st_dev || sb.st_ino != ns.st_ino))
         continue;
       if (!read_status (p.host_pid, &p.pid, &p.uid) || !read_stat (&p))
         continue;

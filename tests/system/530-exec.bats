@@ -241,3 +241,26 @@ status 0"
 	assert_match '(^|'$'\n'')[[:space:]]*1 sleep 1000'
 	assert_match 'ps -o pid,args'
 }
+
+@test "--init container (PID 1 is rl's init) and --network host: exec and top work" {
+	start_ctr ini --init bb sleep 1000
+	run_rl exec ini sh -c 'echo "$(readlink /proc/self/ns/pid) $(readlink /proc/self/ns/mnt)"; ps -o pid,ppid,args'
+	assert_status 0
+	assert_match $'\n''[[:space:]]*2[[:space:]]+1 sleep 1000'
+	run_rl exec ini sh -c 'exit 4'
+	assert_status 4
+	run_rl top ini
+	assert_status 0
+	assert_match $'\n''root +1 +0 .*'$'\n''root +2 +1 .*sleep 1000'
+	run_rl rm -f ini
+	assert_status 0
+
+	start_ctr hn --network host bb sleep 1000
+	run_rl exec hn readlink /proc/self/ns/net
+	assert_status 0
+	assert_output "$(readlink /proc/self/ns/net)"
+	run_rl exec c readlink /proc/self/ns/net
+	[ "$output" != "$(readlink /proc/self/ns/net)" ] || fail "c has the host's network namespace"
+	run_rl rm -f hn
+	assert_status 0
+}
