@@ -199,6 +199,15 @@ status 0"
 	[ "${lines[1]}" = "33 101" ] && [ "${lines[2]}" = xterm ] || fail "$output"
 }
 
+@test "-it: a window resize reaches the process (SIGWINCH)" {
+	run_pty --timeout 20 --size 24x80 --expect '^ready' --resize 40x120 -- \
+		"$RL" exec -it c sh -c 'trap "stty size; exit 0" WINCH; stty size; echo ready; while :; do sleep 0.05; done'
+	assert_status 0
+	assert_output "24 80
+ready
+40 120"
+}
+
 @test "-t without a terminal on stdin fails at once; -t with -d is refused" {
 	run_rl exec -t c true </dev/null
 	assert_rl_error
