@@ -227,7 +227,8 @@ loopback_up (rl_error_t *err)
 }
 
 /* execvpe() would search the caller's PATH: search the container's. */
-static void __attribute__ ((noreturn)) exec_command (char **cmd, char **env, int sock)
+void
+run_exec_command (char **cmd, char **env, int sock)
 {
   const char *path = env_get (env, "PATH");
   rl_error_t err = NULL;
@@ -318,7 +319,7 @@ static void __attribute__ ((noreturn)) run_init (char **cmd, char **env, int soc
       sigprocmask (SIG_SETMASK, &empty, NULL);
       if (slave >= 0)
         take_terminal (slave, sock);
-      exec_command (cmd, env, sock);
+      run_exec_command (cmd, env, sock);
     }
   close (sock);
   if (slave >= 0)
@@ -350,8 +351,8 @@ static void __attribute__ ((noreturn)) run_init (char **cmd, char **env, int soc
 }
 
 static int
-switch_user (const struct run_ctx *x, enum idmap_mode mode, const struct rl_user *u,
-             const char *spec, rl_error_t *err)
+switch_user (enum idmap_mode mode, unsigned long nids, const struct rl_user *u, const char *spec,
+             rl_error_t *err)
 {
   /* One id only: other users cannot exist; root emulation makes the
    * program's own setuid calls succeed, so it stays root, silently. */
@@ -363,16 +364,39 @@ switch_user (const struct run_ctx *x, enum idmap_mode mode, const struct rl_user
     {
       if (errno == EINVAL)
         return rl_error (err, 0, "user `%s`: gid %u is not mapped in the container (%lu ids)", spec,
-                         (unsigned)u->gid, idmap_size (&x->m));
+                         (unsigned)u->gid, nids);
       return rl_error (err, errno, "setgid %u", (unsigned)u->gid);
     }
   if (setresuid (u->uid, u->uid, u->uid) < 0)
     {
       if (errno == EINVAL)
         return rl_error (err, 0, "user `%s`: uid %u is not mapped in the container (%lu ids)", spec,
-                         (unsigned)u->uid, idmap_size (&x->m));
+                         (unsigned)u->uid, nids);
       return rl_error (err, errno, "setuid %u", (unsigned)u->uid);
     }
+  return 0;
+}
+
+int
+run_confine (const struct seccomp_prog *filter, uint64_t caps, uint64_t caps_user,
+             enum idmap_mode mode, unsigned long nids, const struct rl_user *u,
+             const char *user_spec, bool no_new_privs, rl_error_t *err)
+{
+  bool root_user = u->uid == 0;
+  uint64_t keep = root_user ? 0 : caps_user;
+
+  /* The filter goes first, while we hold CAP_SYS_ADMIN of the namespace:
+   * loading it later would need no_new_privs, which is the user's choice.
+   * what follows (capset, prctl, the setuid family, chdir, execve) is in
+   * the default profile, and a seccomp=FILE profile must allow it too. */
+  if (seccomp_load_prog (filter, err) < 0)
+    return -1;
+  if (caps_apply_before_user (caps, keep, err) < 0
+      || switch_user (mode, nids, u, user_spec, err) < 0
+      || caps_apply_after_user (caps, keep, root_user, mode == IDMAP_SINGLE && !root_user, err) < 0)
+    return -1;
+  if (no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return rl_error (err, errno, "set no_new_privs");
   return 0;
 }
 
@@ -528,31 +552,12 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
     child_fail (sock, RL_EXIT_FAILURE, &err);
   /* No fd of rl's reaches the command (the socket closes on exec too). */
   syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-  /* The filter goes first, while we hold CAP_SYS_ADMIN of the namespace:
-   * loading it later would need no_new_privs, which is the user's choice.
-   * what follows (capset, prctl, the setuid family, chdir, execve) is in
-   * the default profile, and a seccomp=FILE profile must allow it too. */
-  if (seccomp_load_prog (go.mode == IDMAP_SINGLE && x->m.mode != IDMAP_SINGLE ? &x->filter_single
-                                                                              : &x->filter,
-                         &err)
+  if (run_confine (go.mode == IDMAP_SINGLE && x->m.mode != IDMAP_SINGLE ? &x->filter_single
+                                                                        : &x->filter,
+                   x->caps, x->caps_user, go.mode, idmap_size (&x->m), &user, user_spec,
+                   s->no_new_privileges, &err)
       < 0)
     child_fail (sock, RL_EXIT_FAILURE, &err);
-  {
-    bool root_user = user.uid == 0;
-    uint64_t keep = root_user ? 0 : x->caps_user;
-
-    if (caps_apply_before_user (x->caps, keep, &err) < 0
-        || switch_user (x, go.mode, &user, user_spec, &err) < 0
-        || caps_apply_after_user (x->caps, keep, root_user, go.mode == IDMAP_SINGLE && !root_user,
-                                  &err)
-               < 0)
-      child_fail (sock, RL_EXIT_FAILURE, &err);
-  }
-  if (s->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    {
-      rl_error (&err, errno, "set no_new_privs");
-      child_fail (sock, RL_EXIT_FAILURE, &err);
-    }
   /* A change of credentials clears the parent-death signal: set it again,
    * then make sure rl did not die before it was set. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
@@ -568,7 +573,7 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
     }
   if (s->init)
     run_init (x->cmd, env, sock, slave);
-  exec_command (x->cmd, env, sock);
+  run_exec_command (x->cmd, env, sock);
 }
 
 /* ---- the parent ------------------------------------------------------ */
@@ -1246,6 +1251,46 @@ finish (struct run_ctx *x, int exit_code, const char *driver, int64_t started, i
   }
 }
 
+int
+run_confinement (struct run_spec *s, bool single, uint64_t *caps, uint64_t *caps_user,
+                 struct seccomp_prog *filter, struct seccomp_prog *filter_single, rl_error_t *err)
+{
+  /* --privileged: no filter, unless a profile was named. */
+  if (s->privileged && s->seccomp == SECCOMP_DEFAULT)
+    s->seccomp = SECCOMP_UNCONFINED;
+  if (caps_compute (s->cap_add, s->cap_drop, caps, caps_user, err) < 0)
+    return -1;
+  if (s->privileged)
+    {
+      /* All of the namespace's capabilities (ALL goes before the drops);
+       * a non-root user still gets only what --cap-add named, as with
+       * Podman and Docker. */
+      cleanup_strv char **all = strv_dup (s->cap_add);
+      uint64_t unused;
+      strv_add (&all, "ALL");
+      if (caps_compute (all, s->cap_drop, caps, &unused, err) < 0)
+        return -1;
+    }
+  {
+    struct seccomp_opts so
+        = { .profile = s->seccomp == SECCOMP_FILE         ? SECCOMP_PROFILE_FILE
+                       : s->seccomp == SECCOMP_UNCONFINED ? SECCOMP_PROFILE_UNCONFINED
+                                                          : SECCOMP_PROFILE_DEFAULT,
+            .file = s->seccomp_file,
+            .root_emulation = single,
+            .caps = *caps };
+    if (seccomp_prepare (&so, filter, err) < 0)
+      return -1;
+    so.root_emulation = true;
+    if (filter_single && !single && seccomp_prepare (&so, filter_single, err) < 0)
+      {
+        seccomp_prog_clear (filter);
+        return -1;
+      }
+  }
+  return 0;
+}
+
 /* What running needs beyond the record: the command, checks, the id map,
  * capabilities and the seccomp filters. */
 static int
@@ -1262,39 +1307,13 @@ run_ctx_prepare (struct run_ctx *x, struct rl_globals *g, rl_error_t *err)
     return rl_error (err, 0, "no command specified");
   if (check_bind_sources (s, err) < 0 || check_limits (s, err) < 0 || collect_devices (x, err) < 0)
     return -1;
-  /* --privileged: no filter, unless a profile was named. */
-  if (s->privileged && s->seccomp == SECCOMP_DEFAULT)
-    s->seccomp = SECCOMP_UNCONFINED;
   x->layers = image_layer_dirs (x->st, x->img);
   if (idmap_detect (&x->m, err) < 0)
     return -1;
-  if (caps_compute (s->cap_add, s->cap_drop, &x->caps, &x->caps_user, err) < 0)
+  if (run_confinement (s, x->m.mode == IDMAP_SINGLE, &x->caps, &x->caps_user, &x->filter,
+                       x->m.mode == IDMAP_SUBID ? &x->filter_single : NULL, err)
+      < 0)
     return -1;
-  if (s->privileged)
-    {
-      /* All of the namespace's capabilities (ALL goes before the drops);
-       * a non-root user still gets only what --cap-add named, as with
-       * Podman and Docker. */
-      cleanup_strv char **all = strv_dup (s->cap_add);
-      uint64_t unused;
-      strv_add (&all, "ALL");
-      if (caps_compute (all, s->cap_drop, &x->caps, &unused, err) < 0)
-        return -1;
-    }
-  {
-    struct seccomp_opts so
-        = { .profile = s->seccomp == SECCOMP_FILE         ? SECCOMP_PROFILE_FILE
-                       : s->seccomp == SECCOMP_UNCONFINED ? SECCOMP_PROFILE_UNCONFINED
-                                                          : SECCOMP_PROFILE_DEFAULT,
-            .file = s->seccomp_file,
-            .root_emulation = x->m.mode == IDMAP_SINGLE,
-            .caps = x->caps };
-    if (seccomp_prepare (&so, &x->filter, err) < 0)
-      return -1;
-    so.root_emulation = true;
-    if (x->m.mode == IDMAP_SUBID && seccomp_prepare (&so, &x->filter_single, err) < 0)
-      return -1;
-  }
   return 0;
 }
 

@@ -4,9 +4,13 @@
 #define RL_RUN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "image/image.h"
+#include "runtime/idmap.h"
 #include "runtime/runspec.h"
+#include "runtime/seccomp.h"
+#include "runtime/userdb.h"
 #include "store/store.h"
 #include "util/error.h"
 
@@ -26,5 +30,26 @@ int create_container (struct rl_globals *g, struct rl_store *st, struct rl_image
  * foreground (stdin with interactive), and the exit status is returned. */
 int start_container (struct rl_globals *g, struct rl_store *st, const char *id, bool attach,
                      bool interactive, rl_error_t *err);
+
+/* The confinement of a container's processes, shared by its PID 1 (rl run)
+ * and rl exec so that both get the same.  run_confinement computes, from the
+ * run options s, the capability set (*caps_user: what a non-root user
+ * keeps) and the seccomp filter for the single-id map (root emulation) or
+ * not, and with filter_single (not NULL) the root-emulation variant too.
+ * --privileged with the default profile sets s->seccomp to unconfined. */
+int run_confinement (struct run_spec *s, bool single, uint64_t *caps, uint64_t *caps_user,
+                     struct seccomp_prog *filter, struct seccomp_prog *filter_single,
+                     rl_error_t *err);
+/* In the container's user namespace as its root, just before the execve:
+ * load filter, cut the capabilities to caps (a non-root user keeps
+ * caps_user), become u (not in the single-id map; nids is the number of ids
+ * mapped, for the messages) and set no_new_privs when asked. */
+int run_confine (const struct seccomp_prog *filter, uint64_t caps, uint64_t caps_user,
+                 enum idmap_mode mode, unsigned long nids, const struct rl_user *u,
+                 const char *user_spec, bool no_new_privs, rl_error_t *err);
+/* Execute cmd with env, searching env's PATH (not the caller's).  On
+ * failure it sends "ENNN message" on sock (NNN: 126 or 127) and exits with
+ * that status; sock should be close-on-exec (end of file: it runs). */
+void run_exec_command (char **cmd, char **env, int sock) __attribute__ ((noreturn));
 
 #endif
