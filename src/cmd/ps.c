@@ -485,6 +485,7 @@ ps_print (const struct ps_opts *o, struct ps_row *rows, size_t n, rl_error_t *er
         jg_value (g, rows[i].data);
       yajl_gen_array_close (g);
       text = jg_finish (g, NULL);
+      gotmpl_json_tidy (text);
       printf ("%s\n", text);
       return 0;
     }

@@ -1707,3 +1707,33 @@ gotmpl_tabwrite (const char *text)
   free (lines);
   return out;
 }
+
+void
+gotmpl_json_tidy (char *text)
+{
+  char *o = text;
+
+  /* yajl's output has no raw newline inside strings (it escapes them), so
+   * "[" newline, blanks, newline, blanks, "]" is always an empty array. */
+  for (const char *p = text; *p;)
+    {
+      if (*p == '[' || *p == '{')
+        {
+          const char *q = p + 1;
+          char close = *p == '[' ? ']' : '}';
+          while (*q == '\n' || *q == ' ')
+            q++;
+          if (*q == close)
+            {
+              *o++ = *p;
+              *o++ = close;
+              p = q + 1;
+              continue;
+            }
+        }
+      *o++ = *p++;
+    }
+  while (o > text && o[-1] == '\n')
+    o--;
+  *o = '\0';
+}

@@ -37,4 +37,8 @@ char *gotmpl_prepare (const char *format, bool *table);
  * tabwriter with minimum width 10 and padding 3).  Returns a new string. */
 char *gotmpl_tabwrite (const char *text);
 
+/* yajl's pretty JSON as Docker and Podman print it: empty arrays and
+ * objects as [] and {}, no trailing newline.  Changes text in place. */
+void gotmpl_json_tidy (char *text);
+
 #endif

@@ -189,6 +189,20 @@ test_tabwrite (void)
   CHECK_STR (d, "h\u00e9        x\n");
 }
 
+static void
+test_json_tidy (void)
+{
+  char a[] = "[\n    {\n        \"a\": [\n\n        ],\n        \"b\": {\n\n        },\n        "
+             "\"c\": \"[\\n\\n]\"\n    }\n]\n";
+  char b[] = "[\n\n]\n";
+
+  gotmpl_json_tidy (a);
+  gotmpl_json_tidy (b);
+  CHECK_STR (a, "[\n    {\n        \"a\": [],\n        \"b\": {},\n        \"c\": "
+                "\"[\\n\\n]\"\n    }\n]");
+  CHECK_STR (b, "[]");
+}
+
 int
 main (void)
 {
@@ -199,5 +213,6 @@ main (void)
   RUN_TEST (test_header);
   RUN_TEST (test_prepare);
   RUN_TEST (test_tabwrite);
+  RUN_TEST (test_json_tidy);
   return unit_exit ();
 }
