@@ -44,6 +44,12 @@ enum
   F_COUNT,
 };
 
+/* Docker's states; rl's containers are only ever created, running or
+ * exited, but a script may ask for the others. */
+static const char *const docker_states[] = {
+  "created", "running", "exited", "restarting", "removing", "paused", "dead", NULL,
+};
+
 static const char *const filter_keys[F_COUNT] = { "status", "name", "id", "ancestor", "label" };
 
 struct ps_opts
@@ -108,10 +114,11 @@ add_filter (struct ps_opts *o, const char *arg, rl_error_t *err)
         if (eq == NULL || (eq[1] == '\0' && i != F_LABEL))
           return rl_error (err, 0, "ps: filter `%s` needs a value (`%s=VALUE`)", arg,
                            filter_keys[i]);
-        if (i == F_STATUS && strcmp (eq + 1, "created") != 0 && strcmp (eq + 1, "running") != 0
-            && strcmp (eq + 1, "exited") != 0)
-          return rl_error (
-              err, 0, "ps: invalid filter `%s`: the status is created, running or exited", arg);
+        if (i == F_STATUS && !strv_contains ((char **)docker_states, eq + 1))
+          return rl_error (err, 0,
+                           "ps: invalid filter `%s`: the status is created, running or exited "
+                           "(or restarting, removing, paused, dead: never true here)",
+                           arg);
         if (i == F_NAME)
           {
             regex_t re;

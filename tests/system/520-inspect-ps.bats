@@ -78,6 +78,10 @@ ps_names() {
 	assert_match 'sleeping' "${stderr_lines[-1]}"
 	run_rl ps --filter name
 	assert_rl_error
+	# Docker's states rl's containers never are in: accepted, match nothing.
+	run_rl ps --filter status=paused --format '{{.Names}}'
+	assert_status 0
+	assert_output ""
 	run_rl ps --filter 'name=('
 	assert_rl_error
 }
