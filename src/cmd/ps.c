@@ -316,8 +316,8 @@ created_at (int64_t unix_ns)
 
 struct ps_row
 {
-  int64_t created;
-  char *id;
+  struct rl_container c;
+  struct container_state s;
   yajl_val data;
 };
 
@@ -325,7 +325,7 @@ static int
 row_cmp (const void *a, const void *b)
 {
   const struct ps_row *x = a, *y = b;
-  return x->created < y->created ? 1 : x->created > y->created ? -1 : 0;
+  return x->c.created < y->c.created ? 1 : x->c.created > y->c.created ? -1 : 0;
 }
 
 /* What a template sees of one container. */
@@ -638,9 +638,10 @@ cmd_ps (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
         }
       if ((o.all || s.status == CTR_RUNNING) && ps_matches (&o, &m, &c, &s))
         {
-          rows[n_rows].created = c.created;
-          rows[n_rows].id = xstrdup (c.id);
+          rows[n_rows].c = c;
+          rows[n_rows].s = s;
           n_rows++;
+          continue;
         }
       container_clear (&c);
       container_state_clear (&s);
@@ -649,47 +650,23 @@ cmd_ps (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   if (o.last >= 0 && (size_t)o.last < n_rows)
     {
       for (size_t i = o.last; i < n_rows; i++)
-        free (rows[i].id);
+        {
+          container_clear (&rows[i].c);
+          container_state_clear (&rows[i].s);
+        }
       n_rows = o.last;
     }
   /* The row data, sizes included, only for the containers shown. */
   for (size_t i = 0; i < n_rows; i++)
-    {
-      struct rl_container c;
-      struct container_state s;
-      rl_error_t e = NULL;
-
-      memset (&s, 0, sizeof s);
-      if (container_load (&st, rows[i].id, &c, &e) < 0
-          || container_get_state (&st, rows[i].id, &s, &e) < 0)
-        {
-          rl_error_free (&e);
-          rows[i].data = NULL;
-          if (c.id)
-            container_clear (&c);
-          continue;
-        }
-      rows[i].data = ps_row_data (&st, &c, &s, &o, &db, want_size);
-      container_clear (&c);
-      container_state_clear (&s);
-    }
-  /* Drop the ones removed meanwhile. */
-  {
-    size_t k = 0;
-    for (size_t i = 0; i < n_rows; i++)
-      if (rows[i].data)
-        rows[k++] = rows[i];
-      else
-        free (rows[i].id);
-    n_rows = k;
-  }
+    rows[i].data = ps_row_data (&st, &rows[i].c, &rows[i].s, &o, &db, want_size);
   r = ps_print (&o, rows, n_rows, err);
 out_store:
   store_close (&st);
 out:
   for (size_t i = 0; i < n_rows; i++)
     {
-      free (rows[i].id);
+      container_clear (&rows[i].c);
+      container_state_clear (&rows[i].s);
       yajl_tree_free (rows[i].data);
     }
   free (rows);
