@@ -40,8 +40,8 @@ lookup_resolved (struct rl_globals *g, struct rl_store *st, const char *name, st
  * would not try), and nothing is looked up twice.  A local image is found
  * without loading libcurl: only a pull does. */
 static int
-find_image (struct rl_globals *g, struct rl_store *st, struct run_spec *spec, struct rl_image **img,
-            rl_error_t *err)
+find_image (struct rl_globals *g, struct rl_store *st, struct run_spec *spec, const char *verb,
+            struct rl_image **img, rl_error_t *err)
 {
   struct pull_opts o = { .platform = spec->platform,
                          .tls_verify = spec->tls_verify_set ? spec->tls_verify : -1,
@@ -54,17 +54,17 @@ find_image (struct rl_globals *g, struct rl_store *st, struct run_spec *spec, st
       if (r == 0)
         r = lookup_resolved (g, st, spec->image, img, err);
       if (r < 0)
-        return rl_error_wrap (err, "run %s", spec->image);
+        return rl_error_wrap (err, "%s %s", verb, spec->image);
       if (r > 0)
         return 0;
       if (spec->pull == PULL_NEVER)
-        return rl_error (err, 0, "run %s: image not known (and --pull=never forbids pulling it)",
-                         spec->image);
+        return rl_error (err, 0, "%s %s: image not known (and --pull=never forbids pulling it)",
+                         verb, spec->image);
     }
   if (pull_image (g, spec->image, &o, id, err) < 0)
-    return rl_error_wrap (err, "run %s: pull", spec->image);
+    return rl_error_wrap (err, "%s %s: pull", verb, spec->image);
   if (image_lookup (st, id, img, err) < 0)
-    return rl_error_wrap (err, "run %s", spec->image);
+    return rl_error_wrap (err, "%s %s", verb, spec->image);
   return 0;
 }
 
@@ -100,12 +100,42 @@ cmd_run (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
       run_spec_clear (&spec);
       return -1;
     }
-  if (find_image (g, &st, &spec, &img, err) < 0)
+  if (find_image (g, &st, &spec, argv[0], &img, err) < 0)
     {
       run_spec_clear (&spec);
       return -1;
     }
   ret = run_container (g, &st, img, &spec, err);
+  run_spec_clear (&spec);
+  return ret;
+}
+
+int
+cmd_create (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
+{
+  cleanup_store struct rl_store st = { .rootfd = -1, .runfd = -1, .lockfd = -1 };
+  struct rl_image *img = NULL;
+  struct run_spec spec;
+  bool help = false;
+  int ret;
+
+  if (create_spec_parse (&spec, argc, argv, &help, err) < 0 || help)
+    {
+      run_spec_clear (&spec);
+      return help ? 0 : -1;
+    }
+  if (store_open (&st, g, err) < 0)
+    {
+      rl_error_wrap (err, "create %s", spec.image);
+      run_spec_clear (&spec);
+      return -1;
+    }
+  if (find_image (g, &st, &spec, argv[0], &img, err) < 0)
+    {
+      run_spec_clear (&spec);
+      return -1;
+    }
+  ret = create_container (g, &st, img, &spec, err);
   run_spec_clear (&spec);
   return ret;
 }

@@ -744,6 +744,56 @@ wait_gone (pid_t pid, unsigned long long start, int timeout_ms)
     usleep (10000);
 }
 
+bool
+proc_wait_gone (pid_t pid, unsigned long long start, int timeout_ms)
+{
+  wait_gone (pid, start, timeout_ms);
+  return !proc_alive (pid, start);
+}
+
+int
+container_signal (const struct container_state *s, int sig, rl_error_t *err)
+{
+  int fd;
+
+  if (s->pid <= 0)
+    return rl_error (err, ESRCH, "signal the container");
+  fd = syscall (SYS_pidfd_open, s->pid, 0);
+  if (fd < 0)
+    {
+      if (errno == ESRCH)
+        return 0; /* gone meanwhile */
+      if (!proc_alive (s->pid, s->pid_start))
+        return 0;
+      if (kill (s->pid, sig) < 0 && errno != ESRCH)
+        return rl_error (err, errno, "signal the container");
+      return 0;
+    }
+  /* The pid may have been reused between the state's check and the open. */
+  if (proc_alive (s->pid, s->pid_start) && syscall (SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0
+      && errno != ESRCH)
+    {
+      int e = errno;
+      close (fd);
+      return rl_error (err, e, "signal the container");
+    }
+  close (fd);
+  return 0;
+}
+
+void
+container_mark_stopping (struct rl_store *st, const char *id)
+{
+  cleanup_free char *dir = xasprintf ("containers/%s", id);
+  cleanup_free char *path = xasprintf ("containers/%s/stopping", id);
+  int fd;
+
+  mkdirat (st->runfd, dir, 0700);
+  fd = openat (st->runfd, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    close (fd);
+}
+
 struct rm_args
 {
   struct rl_store *st;
@@ -838,7 +888,9 @@ container_remove (struct rl_store *st, const char *id, bool force, rl_error_t *e
           return -1;
         }
       /* PID 1 dying takes the whole pid namespace with it; then let the
-       * monitor record the exit (or remove it, with --rm) before we do. */
+       * monitor record the exit (or remove it, with --rm) before we do;
+       * the mark keeps a --restart policy from starting it again. */
+      container_mark_stopping (st, id);
       if (proc_alive (s.pid, s.pid_start))
         kill (s.pid, SIGKILL);
       wait_gone (s.pid, s.pid_start, REMOVE_WAIT_MS);

@@ -82,6 +82,16 @@ bool proc_start_time (pid_t pid, unsigned long long *out);
 /* Is pid alive and still the process that started at start? */
 bool proc_alive (pid_t pid, unsigned long long start);
 
+/* Wait up to timeout_ms for the process to end; true if it is gone. */
+bool proc_wait_gone (pid_t pid, unsigned long long start, int timeout_ms);
+/* Send sig to the container's PID 1 (through a pidfd, checked against
+ * its start time); a PID 1 that is already gone is not an error. */
+int container_signal (const struct container_state *s, int sig, rl_error_t *err);
+/* The runroot's mark `stopping`: the container was asked to stop (rl stop,
+ * rl kill, rl rm -f), so its monitor does not restart it; rl start removes
+ * it. */
+void container_mark_stopping (struct rl_store *st, const char *id);
+
 /* A random "adjective_noun" name as Docker makes them. */
 char *container_random_name (void);
 

@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -947,12 +949,59 @@ accept_client (struct monitor *mo)
   mo->clients[mo->n_clients++] = fd;
 }
 
+/* A detached monitor lives as long as its container and needs little of
+ * what rl mapped: once the command runs, the pages of the program and its
+ * libraries that were never written (code, read-only data; checked per
+ * mapping: no anonymous pages in it) are dropped from this process, and
+ * only those the monitor's loop touches come back, from the page cache.
+ * Freed heap goes back too.  This keeps its resident size well under a
+ * megabyte instead of everything rl touched before the fork. */
+static void
+trim_resident (void)
+{
+  FILE *f = fopen ("/proc/self/smaps", "re");
+  char line[512];
+  unsigned long start = 0, end = 0;
+  bool candidate = false;
+
+  malloc_trim (0);
+  if (f == NULL)
+    return;
+  while (fgets (line, sizeof line, f))
+    {
+      unsigned long a, b;
+      char perms[8], path[256];
+      int n;
+
+      path[0] = '\0';
+      n = sscanf (line, "%lx-%lx %7s %*s %*s %*s %255s", &a, &b, perms, path);
+      if (n >= 3 && strchr (line, '-') < strchr (line, ' '))
+        {
+          start = a;
+          end = b;
+          /* Only plain file mappings nobody wrote to. */
+          candidate = n == 4 && path[0] == '/' && strchr (perms, 'w') == NULL;
+          continue;
+        }
+      if (candidate && str_has_prefix (line, "Anonymous:"))
+        {
+          unsigned long kb = strtoul (line + strlen ("Anonymous:"), NULL, 10);
+          if (kb == 0)
+            madvise ((void *)start, end - start, MADV_DONTNEED);
+          candidate = false;
+        }
+    }
+  fclose (f);
+}
+
 /* Until PID 1 has exited and its output is read to the end (every process
  * of the container dies with PID 1, so the pipes close soon after; a
  * second of silence after the exit ends the wait all the same). */
 static void
 detached_loop (struct monitor *mo, struct run_ctx *x)
 {
+  static bool trimmed;
+
   for (;;)
     {
       struct pollfd p[6 + ATTACH_MAX];
@@ -1004,7 +1053,14 @@ detached_loop (struct monitor *mo, struct run_ctx *x)
       if (r == 0)
         break;
       if (at_sock >= 0 && p[at_sock].revents)
-        handle_message (mo, x);
+        {
+          handle_message (mo, x);
+          if (mo->sock < 0 && !trimmed)
+            {
+              trim_resident ();
+              trimmed = true;
+            }
+        }
       if (at_out >= 0 && p[at_out].revents)
         pump_output (mo, &mo->out_fd, CTRLOG_STDOUT);
       if (at_err >= 0 && p[at_err].revents)
@@ -1575,8 +1631,12 @@ run_loop (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
         {
           rl_error_status (err, mo->fail_status ? mo->fail_status : RL_EXIT_FAILURE, 0, "%s",
                            mo->fail_msg);
-          report_ready (mo, "E");
+          /* Recorded before the waiting rl hears of it. */
           finish (x, (*err)->status, mo->driver, started, userns_fd, mo->restarts);
+          {
+            cleanup_free char *msg = xasprintf ("E%03d%s", (*err)->status, mo->fail_msg);
+            report_ready (mo, msg);
+          }
           return -1;
         }
       ret = WIFSIGNALED (mo->status) ? 128 + WTERMSIG (mo->status) : WEXITSTATUS (mo->status);
@@ -1723,8 +1783,6 @@ start_detached (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
       int status = atoi (code);
       return rl_error_status (err, status ? status : RL_EXIT_FAILURE, 0, "%s", buf + 4);
     }
-  if (len == 1 && buf[0] == 'E')
-    return rl_error (err, 0, "the container failed to start");
   return rl_error (err, 0, "the monitor exited before the container started");
 }
 
@@ -1809,7 +1867,8 @@ out:
 }
 
 int
-start_container (struct rl_globals *g, struct rl_store *st, const char *id, rl_error_t *err)
+start_container (struct rl_globals *g, struct rl_store *st, const char *id, bool attach,
+                 bool interactive, rl_error_t *err)
 {
   struct run_ctx x = { .st = st, .ctrfd = -1, .sock = { -1, -1 } };
   struct run_spec spec = { 0 };
@@ -1844,7 +1903,20 @@ start_container (struct rl_globals *g, struct rl_store *st, const char *id, rl_e
   unlinkat (st->runfd, stopping, 0);
   if (run_ctx_prepare (&x, g, err) < 0)
     goto out;
-  spec.detach = true;
+  spec.detach = !attach;
+  if (attach)
+    {
+      /* Attached, the caller is the monitor, as for `rl run`; stdin only
+       * with -i, and only to a container created with -i. */
+      spec.interactive = spec.interactive && interactive;
+      if (spec.tty && !isatty (0))
+        {
+          rl_error (err, 0,
+                    "the input device is not a TTY: a -t container needs a terminal "
+                    "on stdin to attach");
+          goto out;
+        }
+    }
   ret = run_prepared (&x, false, err);
 out:
   if (ret < 0 && err && *err)

@@ -3,6 +3,8 @@
 #ifndef RL_RUN_H
 #define RL_RUN_H
 
+#include <stdbool.h>
+
 #include "image/image.h"
 #include "runtime/runspec.h"
 #include "store/store.h"
@@ -19,7 +21,10 @@ int run_container (struct rl_globals *g, struct rl_store *st, struct rl_image *i
 int create_container (struct rl_globals *g, struct rl_store *st, struct rl_image *img,
                       struct run_spec *spec, rl_error_t *err);
 /* rl start: a detached monitor runs the container of record id (a full id)
- * with the options it was created with; returns 0 once the command runs. */
-int start_container (struct rl_globals *g, struct rl_store *st, const char *id, rl_error_t *err);
+ * with the options it was created with; returns 0 once the command runs.
+ * attach: the caller is the monitor instead, as for `rl run` in the
+ * foreground (stdin with interactive), and the exit status is returned. */
+int start_container (struct rl_globals *g, struct rl_store *st, const char *id, bool attach,
+                     bool interactive, rl_error_t *err);
 
 #endif
