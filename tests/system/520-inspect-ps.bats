@@ -411,10 +411,22 @@ assert len(d) == 1 and "localhost/bb:latest" in d[0]["RepoTags"], d
 
 @test "ps shows a created container" {
 	run_rl create --name cr -l k=v bb true
-	[ "$status" -eq 0 ] || skip "rl create is not there yet"
+	assert_status 0
+	rl run --name ex bb true
 	[ "$(ps_names --filter status=created)" = "cr" ] || fail "status=created: $(ps_names --filter status=created)"
-	run_rl inspect -f '{{.State.Status}} {{.State.StartedAt}}' cr
-	assert_output 'created 0001-01-01T00:00:00Z'
+	[ "$(ps_names)" = "" ] || fail "ps without -a lists a created container"
+	run_rl ps -a --filter name=cr --format '{{.State}} {{.Status}} {{.Labels.k}}'
+	assert_output 'created Created v'
+	run_rl inspect -f '{{.State.Status}} {{.State.Running}} {{.State.StartedAt}} {{.State.FinishedAt}}' cr
+	assert_output 'created false 0001-01-01T00:00:00Z 0001-01-01T00:00:00Z'
+	# A renamed created container starts under its new name.
+	run_rl rename cr cr2
+	assert_status 0
+	run_rl start -a cr2
+	assert_status 0
+	run_rl inspect -f '{{.Name}} {{.State.Status}} {{.State.ExitCode}}' cr2
+	assert_output 'cr2 exited 0'
+	rl create --name cr3 bb true >/dev/null
 	run_rl container prune -f
 	assert_status 0
 	[ "$(ps_names -a)" = "" ] || fail "prune kept the created container"
