@@ -4,6 +4,7 @@
 #define RL_CMD_H
 
 #include <stdio.h>
+#include <yajl/yajl_gen.h>
 
 #include "store/store.h"
 #include "util/error.h"
@@ -14,6 +15,11 @@ int cmd_import (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_images (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_rmi (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_image (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
+struct rl_image;
+/* One image as `rl image inspect` shows it, into g (images.c; also used by
+ * `rl inspect`). */
+int image_inspect_json (struct rl_store *st, const struct rl_image *img, yajl_gen g,
+                        rl_error_t *err);
 int cmd_run (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_ps (struct rl_globals *g, int argc, char **argv, rl_error_t *err);
 int cmd_rm (struct rl_globals *g, int argc, char **argv, rl_error_t *err);

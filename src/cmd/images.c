@@ -803,8 +803,8 @@ static const struct rl_cmd_spec inspect_spec = {
   "rl image inspect bb", true,
 };
 
-static int
-inspect_one (struct rl_store *st, const struct rl_image *img, yajl_gen g, rl_error_t *err)
+int
+image_inspect_json (struct rl_store *st, const struct rl_image *img, yajl_gen g, rl_error_t *err)
 {
   cleanup_free char *blob = xasprintf ("blobs/sha256/%s", img->id);
   cleanup_json yajl_val cfg = NULL;
@@ -880,7 +880,7 @@ image_inspect (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
       int r = image_db_find (&db, args[a], &idx, NULL, err);
       if (r == 0)
         return rl_error (err, 0, "image inspect %s: image not known", args[a]);
-      if (r < 0 || inspect_one (&st, db.images[idx], gen, err) < 0)
+      if (r < 0 || image_inspect_json (&st, db.images[idx], gen, err) < 0)
         return rl_error_wrap (err, "image inspect %s", args[a]);
     }
   yajl_gen_array_close (gen);

@@ -386,6 +386,77 @@ container_load (struct rl_store *st, const char *id, struct rl_container *c, rl_
   return 0;
 }
 
+int
+container_rename (struct rl_store *st, const char *id, const char *new_name, rl_error_t *err)
+{
+  cleanup_close int namesfd = -1;
+  cleanup_close int dirfd = -1;
+  cleanup_free char *owner = NULL;
+  cleanup_free char *json = NULL;
+  cleanup_free char *old_name = NULL;
+  cleanup_free char *dir = xasprintf ("containers/%s", id);
+  struct rl_container c;
+  size_t len;
+  int r = -1;
+
+  if (store_lock (st, err) < 0)
+    return -1;
+  if (container_load (st, id, &c, err) < 0)
+    goto out;
+  if (strcmp (c.name, new_name) == 0)
+    {
+      rl_error (err, 0, "the container is already named `%s`", new_name);
+      goto out_c;
+    }
+  namesfd = open_names (st, err);
+  if (namesfd < 0)
+    goto out_c;
+  dirfd = openat (st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    {
+      rl_error (err, errno, "open `%s/%s`", st->root, dir);
+      goto out_c;
+    }
+  r = reserve_name (st, namesfd, new_name, id, &owner, err);
+  if (r != 0)
+    {
+      if (r > 0)
+        rl_error (err, 0,
+                  "the container name `%s` is already in use by container %.12s; remove it or "
+                  "choose another name",
+                  new_name, owner);
+      r = -1;
+      goto out_c;
+    }
+  old_name = c.name;
+  c.name = xstrdup (new_name);
+  json = config_json (&c, &len);
+  if (write_file_atomic (dirfd, "config.json", json, len, 0600, err) < 0)
+    {
+      unlinkat (namesfd, new_name, 0);
+      r = -1;
+      goto out_c;
+    }
+  /* The old name, unless it meanwhile names another container. */
+  if (*old_name)
+    {
+      char target[CONTAINER_ID_LEN + 2];
+      ssize_t n = readlinkat (namesfd, old_name, target, sizeof target - 1);
+      if (n > 0)
+        {
+          target[n] = '\0';
+          if (strcmp (target, id) == 0)
+            unlinkat (namesfd, old_name, 0);
+        }
+    }
+  r = 0;
+out_c:
+  container_clear (&c);
+out:
+  store_unlock (st);
+  return r;
+}
+
 void
 container_started (int ctrfd)
 {

@@ -121,6 +121,12 @@ int container_list (struct rl_store *st, char ***ids, rl_error_t *err);
 /* A name, full id or unambiguous id prefix -> full id. */
 int container_resolve (struct rl_store *st, const char *ref, char **id, rl_error_t *err);
 
+/* Give container id (full) the name new_name: the new name is reserved in
+ * names/ first (refused when taken), then config.json rewritten, then the
+ * old name dropped, all under the store lock.  The caller checks that the
+ * name is well-formed. */
+int container_rename (struct rl_store *st, const char *id, const char *new_name, rl_error_t *err);
+
 /* Ids of the containers (any state) created from image_id (hex). */
 int containers_using_image (struct rl_store *st, const char *image_id, char ***ids,
                             rl_error_t *err);
