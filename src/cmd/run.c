@@ -88,7 +88,7 @@ cmd_run (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
       return 0;
     }
   /* Fail before any work: raw mode and a pty need a terminal to relay. */
-  if (spec.tty && !isatty (0))
+  if (spec.tty && !spec.detach && !isatty (0))
     {
       run_spec_clear (&spec);
       return rl_error (err, 0,

@@ -16,6 +16,7 @@
 #include "image/image.h"
 #include "runtime/caps.h"
 #include "runtime/container.h"
+#include "runtime/ctrlog.h"
 #include "runtime/idmap.h"
 #include "runtime/mounts.h"
 #include "runtime/pty.h"
@@ -24,6 +25,7 @@
 #include "util/fs.h"
 #include "util/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -43,6 +45,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -604,6 +607,17 @@ forward_signal (pid_t pid, int pidfd, int sig)
     kill (pid, sig);
 }
 
+/* The attach socket of a detached container (runroot containers/ID/attach),
+ * SOCK_SEQPACKET, one message per send:
+ *   client -> monitor  'i' data        input for the container (-i or -t)
+ *                      'e'             end of input (closes the container's stdin)
+ *                      'w' winsize     the client's terminal size (-t)
+ *   monitor -> client  '1' data        stdout (or the terminal, -t)
+ *                      '2' data        stderr
+ * The monitor closes the connection when the container has exited. */
+#define ATTACH_MAX   16
+#define ATTACH_CHUNK 16384
+
 struct monitor
 {
   pid_t pid;
@@ -619,7 +633,31 @@ struct monitor
   bool relaying;
   struct pty_relay relay;
   struct pty_saved saved;
+  int restarts;
+  bool stop_asked; /* a signal to the monitor itself: no restart */
+  /* Detached (-d, rl start): the monitor holds the container's stdio. */
+  bool detached;
+  int ready_fd; /* to the `rl run -d` that waits until the command runs */
+  int out_fd, err_fd, in_fd;
+  int master; /* -t */
+  struct ctrlog log;
+  int listen_fd;
+  int clients[ATTACH_MAX];
+  size_t n_clients;
 };
+
+static void
+report_ready (struct monitor *mo, const char *msg)
+{
+  if (mo->ready_fd < 0)
+    return;
+  if (write_all (mo->ready_fd, msg, strlen (msg)) < 0)
+    {
+      /* Whoever waited is gone: nothing to tell. */
+    }
+  close (mo->ready_fd);
+  mo->ready_fd = -1;
+}
 
 static void
 handle_message (struct monitor *mo, struct run_ctx *x)
@@ -634,6 +672,9 @@ handle_message (struct monitor *mo, struct run_ctx *x)
     {
       close (mo->sock);
       mo->sock = -1;
+      /* The socket closes on exec: the command runs. */
+      if (mo->fail_msg == NULL)
+        report_ready (mo, "OK");
       return;
     }
   buf[n] = '\0';
@@ -652,18 +693,26 @@ handle_message (struct monitor *mo, struct run_ctx *x)
         proc_start_time (live.monitor, &live.monitor_start);
         live.started = now_ns ();
         live.driver = mo->driver;
+        live.restarts = mo->restarts;
         /* Without it ps only misses the container: not worth failing. */
         if ((mkdirat (x->st->runfd, x->rundir_rel, 0700) < 0 && errno != EEXIST)
             || container_write_live (x->st, x->c.id, &live, &e) < 0)
           rl_error_free (&e);
+        container_started (x->ctrfd);
       }
       break;
     case 'T':
       if (fd < 0)
         break;
-      if (mo->relaying)
+      if (mo->relaying || mo->master >= 0)
         {
           close (fd);
+          break;
+        }
+      if (mo->detached)
+        {
+          fcntl (fd, F_SETFL, O_NONBLOCK);
+          mo->master = fd;
           break;
         }
       {
@@ -711,11 +760,19 @@ handle_signals (struct monitor *mo)
           if (mo->relaying && ioctl (0, TIOCGWINSZ, &ws) == 0)
             ioctl (mo->relay.master, TIOCSWINSZ, &ws);
         }
-      else if (mo->sock >= 0)
-        /* Still setting up: our own code is PID 1 and would ignore it. */
-        forward_signal (mo->pid, mo->pidfd, SIGKILL);
+      else if (mo->detached && sig == SIGHUP)
+        ; /* a detached container outlives the terminal it came from */
       else
-        forward_signal (mo->pid, mo->pidfd, sig);
+        {
+          mo->stop_asked = true;
+          if (mo->exited)
+            continue;
+          if (mo->sock >= 0)
+            /* Still setting up: our own code is PID 1 and would ignore it. */
+            forward_signal (mo->pid, mo->pidfd, SIGKILL);
+          else
+            forward_signal (mo->pid, mo->pidfd, sig);
+        }
     }
 }
 
@@ -763,6 +820,215 @@ monitor_loop (struct monitor *mo, struct run_ctx *x)
     }
   if (mo->relaying)
     pty_relay_drain (&mo->relay);
+}
+
+/* ---- the detached monitor's stdio: the log and attached clients ------ */
+
+static void
+broadcast (struct monitor *mo, char kind, const char *buf, size_t n)
+{
+  char msg[1 + ATTACH_CHUNK];
+
+  for (size_t off = 0; off < n && mo->n_clients; off += ATTACH_CHUNK)
+    {
+      size_t len = n - off < ATTACH_CHUNK ? n - off : ATTACH_CHUNK;
+      msg[0] = kind;
+      memcpy (msg + 1, buf + off, len);
+      /* A client too slow to keep up loses output, never the container. */
+      for (size_t i = 0; i < mo->n_clients; i++)
+        send (mo->clients[i], msg, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+}
+
+/* What the container wrote on one stream: to the log and the attached. */
+static void
+pump_output (struct monitor *mo, int *fd, enum ctrlog_stream s)
+{
+  char buf[65536];
+  ssize_t n = read (*fd, buf, sizeof buf);
+
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (n <= 0)
+    {
+      /* End of file; a pty master says EIO once no slave is open. */
+      close (*fd);
+      *fd = -1;
+      return;
+    }
+  ctrlog_write (&mo->log, s, buf, (size_t)n);
+  broadcast (mo, s == CTRLOG_STDERR ? '2' : '1', buf, (size_t)n);
+}
+
+/* Input from an attached client; a container that does not read its
+ * input gets a second to take it, then the rest is dropped. */
+static void
+feed_input (int fd, const char *buf, size_t n)
+{
+  while (n > 0)
+    {
+      ssize_t w = write (fd, buf, n);
+      if (w > 0)
+        {
+          buf += w;
+          n -= (size_t)w;
+          continue;
+        }
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0 && errno == EAGAIN)
+        {
+          struct pollfd p = { .fd = fd, .events = POLLOUT };
+          if (poll (&p, 1, 1000) > 0)
+            continue;
+        }
+      return;
+    }
+}
+
+static void
+drop_client (struct monitor *mo, size_t i)
+{
+  close (mo->clients[i]);
+  mo->clients[i] = mo->clients[--mo->n_clients];
+}
+
+static void
+client_message (struct monitor *mo, size_t i)
+{
+  char buf[1 + ATTACH_CHUNK];
+  ssize_t n = recv (mo->clients[i], buf, sizeof buf, MSG_DONTWAIT);
+
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (n <= 0)
+    {
+      drop_client (mo, i);
+      return;
+    }
+  switch (buf[0])
+    {
+    case 'i':
+      if (mo->master >= 0)
+        feed_input (mo->master, buf + 1, (size_t)n - 1);
+      else if (mo->in_fd >= 0)
+        feed_input (mo->in_fd, buf + 1, (size_t)n - 1);
+      break;
+    case 'e':
+      if (mo->in_fd >= 0)
+        {
+          close (mo->in_fd);
+          mo->in_fd = -1;
+        }
+      break;
+    case 'w':
+      if (mo->master >= 0 && (size_t)n == 1 + sizeof (struct winsize))
+        {
+          struct winsize ws;
+          memcpy (&ws, buf + 1, sizeof ws);
+          ioctl (mo->master, TIOCSWINSZ, &ws);
+        }
+      break;
+    }
+}
+
+static void
+accept_client (struct monitor *mo)
+{
+  int fd = accept4 (mo->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+  if (fd < 0)
+    return;
+  if (mo->n_clients == ATTACH_MAX)
+    {
+      close (fd);
+      return;
+    }
+  mo->clients[mo->n_clients++] = fd;
+}
+
+/* Until PID 1 has exited and its output is read to the end (every process
+ * of the container dies with PID 1, so the pipes close soon after; a
+ * second of silence after the exit ends the wait all the same). */
+static void
+detached_loop (struct monitor *mo, struct run_ctx *x)
+{
+  for (;;)
+    {
+      struct pollfd p[6 + ATTACH_MAX];
+      int at_sig, at_sock = -1, at_out = -1, at_err = -1, at_master = -1, at_listen = -1;
+      size_t n = 0, at_clients, nc;
+      int r;
+
+      if (mo->exited && mo->sock < 0 && mo->out_fd < 0 && mo->err_fd < 0 && mo->master < 0)
+        break;
+      at_sig = (int)n;
+      p[n++] = (struct pollfd){ .fd = mo->sigfd, .events = POLLIN };
+      if (mo->sock >= 0)
+        {
+          at_sock = (int)n;
+          p[n++] = (struct pollfd){ .fd = mo->sock, .events = POLLIN };
+        }
+      if (mo->out_fd >= 0)
+        {
+          at_out = (int)n;
+          p[n++] = (struct pollfd){ .fd = mo->out_fd, .events = POLLIN };
+        }
+      if (mo->err_fd >= 0)
+        {
+          at_err = (int)n;
+          p[n++] = (struct pollfd){ .fd = mo->err_fd, .events = POLLIN };
+        }
+      if (mo->master >= 0)
+        {
+          at_master = (int)n;
+          p[n++] = (struct pollfd){ .fd = mo->master, .events = POLLIN };
+        }
+      if (mo->listen_fd >= 0)
+        {
+          at_listen = (int)n;
+          p[n++] = (struct pollfd){ .fd = mo->listen_fd, .events = POLLIN };
+        }
+      at_clients = n;
+      nc = mo->n_clients;
+      for (size_t i = 0; i < nc; i++)
+        p[n++] = (struct pollfd){ .fd = mo->clients[i], .events = POLLIN };
+
+      r = poll (p, n, mo->exited ? 1000 : -1);
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      if (r == 0)
+        break;
+      if (at_sock >= 0 && p[at_sock].revents)
+        handle_message (mo, x);
+      if (at_out >= 0 && p[at_out].revents)
+        pump_output (mo, &mo->out_fd, CTRLOG_STDOUT);
+      if (at_err >= 0 && p[at_err].revents)
+        pump_output (mo, &mo->err_fd, CTRLOG_STDERR);
+      if (at_master >= 0 && p[at_master].revents)
+        pump_output (mo, &mo->master, CTRLOG_STDOUT);
+      /* Backwards: dropping a client moves the last one into its place. */
+      for (size_t i = nc; i-- > 0;)
+        if (p[at_clients + i].revents)
+          client_message (mo, i);
+      if (at_listen >= 0 && p[at_listen].revents)
+        accept_client (mo);
+      if (p[at_sig].revents)
+        handle_signals (mo);
+    }
+  {
+    int *fds[] = { &mo->out_fd, &mo->err_fd, &mo->master, &mo->in_fd };
+    for (size_t i = 0; i < ARRAY_SIZE (fds); i++)
+      if (*fds[i] >= 0)
+        {
+          close (*fds[i]);
+          *fds[i] = -1;
+        }
+  }
 }
 
 static char *
@@ -898,7 +1164,8 @@ check_limits (const struct run_spec *s, rl_error_t *err)
 /* After the container ended (or failed to start): record the exit, or with
  * --rm remove it. */
 static void
-finish (struct run_ctx *x, int exit_code, const char *driver, int64_t started, int userns_fd)
+finish (struct run_ctx *x, int exit_code, const char *driver, int64_t started, int userns_fd,
+        int restarts)
 {
   rl_error_t e = NULL;
 
@@ -916,12 +1183,15 @@ finish (struct run_ctx *x, int exit_code, const char *driver, int64_t started, i
                                  .exit_code = exit_code,
                                  .started = started,
                                  .finished = now_ns (),
-                                 .driver = (char *)driver };
+                                 .driver = (char *)driver,
+                                 .restarts = restarts };
     if (container_write_exit (x->st, x->c.id, &s, &e) < 0)
       rl_error_free (&e); /* removed meanwhile by `rl rm -f` */
   }
 }
 
+/* What running needs beyond the record: the command, checks, the id map,
+ * capabilities and the seccomp filters. */
 static int
 run_ctx_prepare (struct run_ctx *x, struct rl_globals *g, rl_error_t *err)
 {
@@ -969,7 +1239,33 @@ run_ctx_prepare (struct run_ctx *x, struct rl_globals *g, rl_error_t *err)
     if (x->m.mode == IDMAP_SUBID && seccomp_prepare (&so, &x->filter_single, err) < 0)
       return -1;
   }
+  return 0;
+}
 
+/* --cidfile: taken before the record is made (an existing file is an
+ * error, as in Docker), written once the id is known. */
+static int
+cidfile_open (const struct run_spec *s, rl_error_t *err)
+{
+  int fd;
+
+  if (s->cidfile == NULL)
+    return -1;
+  fd = open (s->cidfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return rl_error (err, errno, "--cidfile `%s`", s->cidfile);
+  return fd;
+}
+
+/* A new record for spec. */
+static int
+run_ctx_create (struct run_ctx *x, rl_error_t *err)
+{
+  struct run_spec *s = x->spec;
+  cleanup_close int cidfd = -1;
+
+  if (s->cidfile && (cidfd = cidfile_open (s, err)) < 0)
+    return -1;
   x->c.name = s->name ? xstrdup (s->name) : NULL;
   x->c.image_id = xstrdup (x->img->id);
   x->c.image_name = x->img->names && x->img->names[0] ? xstrdup (x->img->names[0]) : NULL;
@@ -980,11 +1276,26 @@ run_ctx_prepare (struct run_ctx *x, struct rl_globals *g, rl_error_t *err)
   x->c.spec = strv_dup (s->canon);
   x->ctrfd = container_create (x->st, &x->c, err);
   if (x->ctrfd < 0)
-    return -1;
+    {
+      if (cidfd >= 0)
+        unlink (s->cidfile);
+      return -1;
+    }
+  if (cidfd >= 0 && write_all (cidfd, x->c.id, strlen (x->c.id)) < 0)
+    {
+      rl_error (err, errno, "write --cidfile `%s`", s->cidfile);
+      unlink (s->cidfile);
+      return -1;
+    }
+  return 0;
+}
+
+static void
+run_ctx_names (struct run_ctx *x)
+{
   x->ctrdir = xasprintf ("%s/containers/%s", x->st->root, x->c.id);
   x->rundir_rel = xasprintf ("containers/%s", x->c.id);
   x->hostname = default_hostname (x);
-  return 0;
 }
 
 static void
@@ -1006,140 +1317,540 @@ run_ctx_clear (struct run_ctx *x)
   free (x->devices);
 }
 
-int
-run_container (struct rl_globals *g, struct rl_store *st, struct rl_image *img,
-               struct run_spec *spec, rl_error_t *err)
+static void
+monitor_clear (struct monitor *mo)
 {
-  struct run_ctx x = { .spec = spec, .st = st, .img = img, .ctrfd = -1, .sock = { -1, -1 } };
-  struct monitor mo = {
-    .pidfd = -1, .sock = -1, .sigfd = -1, .tty = spec->tty, .interactive = spec->interactive
-  };
-  cleanup_close int userns_fd = -1;
+  pty_restore (&mo->saved);
+  if (mo->relaying)
+    close (mo->relay.master);
+  if (mo->sock >= 0)
+    close (mo->sock);
+  if (mo->sigfd >= 0)
+    close (mo->sigfd);
+  if (mo->pidfd >= 0)
+    close (mo->pidfd);
+  if (mo->listen_fd >= 0)
+    close (mo->listen_fd);
+  for (size_t i = 0; i < mo->n_clients; i++)
+    close (mo->clients[i]);
+  mo->n_clients = 0;
+  ctrlog_close (&mo->log);
+  free (mo->fail_msg);
+  free (mo->driver);
+}
+
+/* Detached: pipes for the container's stdout and stderr (and stdin with -i)
+ * put on the monitor's own 0, 1, 2 for the clone to inherit; the monitor
+ * keeps the other ends. */
+static int
+detached_stdio (struct monitor *mo, const struct run_spec *s, rl_error_t *err)
+{
+  int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 };
+
+  if (s->tty)
+    return 0;
+  if (pipe2 (out, O_CLOEXEC) < 0 || pipe2 (errp, O_CLOEXEC) < 0
+      || (s->interactive && pipe2 (in, O_CLOEXEC) < 0))
+    {
+      rl_error (err, errno, "pipe");
+      goto fail;
+    }
+  if (dup2 (out[1], 1) < 0 || dup2 (errp[1], 2) < 0 || (in[0] >= 0 && dup2 (in[0], 0) < 0))
+    {
+      rl_error (err, errno, "dup2");
+      goto fail;
+    }
+  close (out[1]);
+  close (errp[1]);
+  if (in[0] >= 0)
+    close (in[0]);
+  mo->out_fd = out[0];
+  mo->err_fd = errp[0];
+  mo->in_fd = in[1];
+  fcntl (mo->out_fd, F_SETFL, O_NONBLOCK);
+  fcntl (mo->err_fd, F_SETFL, O_NONBLOCK);
+  if (mo->in_fd >= 0)
+    fcntl (mo->in_fd, F_SETFL, O_NONBLOCK);
+  return 0;
+fail:
+  for (int i = 0; i < 2; i++)
+    {
+      if (out[i] >= 0)
+        close (out[i]);
+      if (errp[i] >= 0)
+        close (errp[i]);
+      if (in[i] >= 0)
+        close (in[i]);
+    }
+  return -1;
+}
+
+/* The monitor's own stdio goes back to /dev/null: the container holds the
+ * pipes' other ends alone, so their end of file means it is gone. */
+static void
+stdio_to_null (void)
+{
+  int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+
+  if (null < 0)
+    return;
+  for (int fd = 0; fd < 3; fd++)
+    dup2 (null, fd);
+  close (null);
+}
+
+/* Clone the child, write its maps, let it go.  On success the container
+ * is starting and mo->pid is its PID 1. */
+static int
+launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started, rl_error_t *err)
+{
   unsigned long flags
       = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  const struct run_spec *spec = x->spec;
   struct go_msg go = { 0 };
-  sigset_t mask;
-  int64_t started;
-  int ret = -1, r;
 
-  if (run_ctx_prepare (&x, g, err) < 0)
-    {
-      /* Nothing was started: a failed record is no use to anyone. */
-      if (x.c.id && x.ctrfd >= 0)
-        {
-          rl_error_t e = NULL;
-          container_delete_files (st, x.c.id, x.c.name, -1, &e);
-          rl_error_free (&e);
-        }
-      goto out;
-    }
   if (spec->network != NETWORK_HOST)
     flags |= CLONE_NEWNET;
+  mo->exited = false;
+  mo->status = 0;
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->sock) < 0)
+    return rl_error (err, errno, "socketpair");
+  if (mo->detached && detached_stdio (mo, spec, err) < 0)
+    return -1;
 
-  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x.sock) < 0)
+  fflush (NULL);
+  mo->pid = clone_child (flags, &mo->pidfd);
+  if (mo->pid < 0)
     {
-      rl_error (err, errno, "socketpair");
-      goto fail_early;
+      rl_error (err, errno, "create the container's namespaces");
+      if (mo->detached)
+        stdio_to_null ();
+      return -1;
     }
+  if (mo->pid == 0)
+    child_main (x);
+  if (mo->detached)
+    stdio_to_null ();
+  close (x->sock[1]);
+  x->sock[1] = -1;
+  mo->sock = x->sock[0];
+  x->sock[0] = -1;
+
+  if (idmap_write (&x->m, mo->pid, err) < 0)
+    {
+      rl_error_wrap (err, "user namespace");
+      goto kill;
+    }
+  idmap_note_once (x->st, &x->m);
+  /* --rm of files owned by subordinate ids needs this namespace later. */
+  if (spec->rm && x->m.mode == IDMAP_SUBID && *userns_fd < 0)
+    {
+      char path[64];
+      snprintf (path, sizeof path, "/proc/%d/ns/user", mo->pid);
+      *userns_fd = open (path, O_RDONLY | O_CLOEXEC);
+    }
+  go.mode = x->m.mode;
+  if (spec->tty && !mo->detached && ioctl (0, TIOCGWINSZ, &go.ws) == 0)
+    go.have_winsize = true;
+  *started = now_ns ();
+  if (send (mo->sock, &go, sizeof go, MSG_NOSIGNAL) != sizeof go)
+    {
+      rl_error (err, errno, "start the container");
+      goto kill;
+    }
+  return 0;
+kill:
+  forward_signal (mo->pid, mo->pidfd, SIGKILL);
+  waitpid (mo->pid, NULL, 0);
+  close (mo->sock);
+  mo->sock = -1;
+  if (mo->pidfd >= 0)
+    close (mo->pidfd);
+  mo->pidfd = -1;
+  return -1;
+}
+
+/* After an exit: does --restart say to run it again? */
+static bool
+should_restart (struct run_ctx *x, struct monitor *mo, int code)
+{
+  const struct run_spec *s = x->spec;
+  cleanup_free char *stopping = xasprintf ("%s/stopping", x->rundir_rel);
+
+  if (s->restart == RESTART_NO || mo->stop_asked || mo->fail_msg)
+    return false;
+  /* `rl stop`, `rl kill` and `rl rm -f` leave this mark first. */
+  if (faccessat (x->st->runfd, stopping, F_OK, 0) == 0)
+    return false;
+  /* Removed meanwhile. */
+  if (faccessat (x->ctrfd, "config.json", F_OK, 0) < 0)
+    return false;
+  if (s->restart == RESTART_ON_FAILURE)
+    return code != 0 && (s->restart_max == 0 || mo->restarts < s->restart_max);
+  return true;
+}
+
+/* Wait before a restart, 100 ms doubling up to 10 s, as long as no signal
+ * asks the monitor to stop. */
+static bool
+restart_delay (struct monitor *mo)
+{
+  int ms = 100;
+  int64_t until;
+
+  for (int i = 0; i < mo->restarts && ms < 10000; i++)
+    ms *= 2;
+  if (ms > 10000)
+    ms = 10000;
+  until = now_ns () / 1000000 + ms;
+  for (;;)
+    {
+      int64_t left = until - now_ns () / 1000000;
+      struct pollfd p = { .fd = mo->sigfd, .events = POLLIN };
+      if (left <= 0)
+        return true;
+      if (poll (&p, 1, (int)left) > 0)
+        {
+          handle_signals (mo);
+          if (mo->stop_asked)
+            return false;
+        }
+    }
+}
+
+/* Start the container and watch it to its end, restarting it as --restart
+ * says.  Returns the last exit status, or -1 with err. */
+static int
+run_loop (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
+{
+  cleanup_close int userns_fd = -1;
+  sigset_t mask;
+  int64_t started = 0;
+  int ret = -1;
+
   sigemptyset (&mask);
   for (size_t i = 0; i < ARRAY_SIZE (forwarded_signals); i++)
     sigaddset (&mask, forwarded_signals[i]);
   sigaddset (&mask, SIGCHLD);
   sigaddset (&mask, SIGWINCH);
-  sigprocmask (SIG_BLOCK, &mask, &x.oldmask);
-  mo.sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (mo.sigfd < 0)
+  sigprocmask (SIG_BLOCK, &mask, &x->oldmask);
+  mo->sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (mo->sigfd < 0)
     {
       rl_error (err, errno, "signalfd");
-      goto fail_early;
+      finish (x, RL_EXIT_FAILURE, NULL, 0, -1, 0);
+      return -1;
     }
-
-  fflush (NULL);
-  mo.pid = clone_child (flags, &mo.pidfd);
-  if (mo.pid < 0)
-    {
-      rl_error (err, errno, "create the container's namespaces");
-      goto fail_early;
-    }
-  if (mo.pid == 0)
-    child_main (&x);
-  close (x.sock[1]);
-  x.sock[1] = -1;
-  mo.sock = x.sock[0];
-  x.sock[0] = -1;
   /* A gone terminal must not kill the monitor before it records the exit. */
   signal (SIGPIPE, SIG_IGN);
 
-  r = idmap_write (&x.m, mo.pid, err);
-  if (r < 0)
+  for (;;)
     {
-      rl_error_wrap (err, "user namespace");
-      forward_signal (mo.pid, mo.pidfd, SIGKILL);
-      waitpid (mo.pid, NULL, 0);
-      goto fail_early;
+      if (launch (x, mo, &userns_fd, &started, err) < 0)
+        {
+          finish (x, RL_EXIT_FAILURE, NULL, 0, -1, mo->restarts);
+          return -1;
+        }
+      if (mo->detached)
+        detached_loop (mo, x);
+      else
+        monitor_loop (mo, x);
+      if (!mo->exited)
+        {
+          /* poll() failed: never leave the container behind. */
+          forward_signal (mo->pid, mo->pidfd, SIGKILL);
+          while (waitpid (mo->pid, &mo->status, 0) < 0 && errno == EINTR)
+            ;
+        }
+      if (mo->pidfd >= 0)
+        close (mo->pidfd);
+      mo->pidfd = -1;
+      pty_restore (&mo->saved);
+      if (mo->relaying)
+        {
+          close (mo->relay.master);
+          mo->relaying = false;
+        }
+      if (mo->fail_msg)
+        {
+          rl_error_status (err, mo->fail_status ? mo->fail_status : RL_EXIT_FAILURE, 0, "%s",
+                           mo->fail_msg);
+          report_ready (mo, "E");
+          finish (x, (*err)->status, mo->driver, started, userns_fd, mo->restarts);
+          return -1;
+        }
+      ret = WIFSIGNALED (mo->status) ? 128 + WTERMSIG (mo->status) : WEXITSTATUS (mo->status);
+      if (!should_restart (x, mo, ret))
+        break;
+      finish (x, ret, mo->driver, started, userns_fd, mo->restarts);
+      mo->restarts++;
+      if (!restart_delay (mo))
+        break;
     }
-  idmap_note_once (st, &x.m);
-  /* --rm of files owned by subordinate ids needs this namespace later. */
-  if (spec->rm && x.m.mode == IDMAP_SUBID)
-    {
-      char path[64];
-      snprintf (path, sizeof path, "/proc/%d/ns/user", mo.pid);
-      userns_fd = open (path, O_RDONLY | O_CLOEXEC);
-    }
-  go.mode = x.m.mode;
-  if (spec->tty && ioctl (0, TIOCGWINSZ, &go.ws) == 0)
-    go.have_winsize = true;
-  started = now_ns ();
-  if (send (mo.sock, &go, sizeof go, MSG_NOSIGNAL) != sizeof go)
-    {
-      rl_error (err, errno, "start the container");
-      forward_signal (mo.pid, mo.pidfd, SIGKILL);
-      waitpid (mo.pid, NULL, 0);
-      goto fail_early;
-    }
+  finish (x, ret, mo->driver, started, userns_fd, mo->restarts);
+  return ret;
+}
 
-  monitor_loop (&mo, &x);
-  if (!mo.exited)
+/* The monitor outlives its caller and never execs: an fd the caller let
+ * it inherit (a shell's pipe, bats' fd 3) would be held open for as long
+ * as the container runs.  rl's own fds are all close-on-exec. */
+static void
+close_inherited_fds (void)
+{
+  DIR *d = opendir ("/proc/self/fd");
+  struct dirent *de;
+  int self;
+
+  if (d == NULL)
+    return;
+  self = dirfd (d);
+  while ((de = readdir (d)))
     {
-      /* poll() failed: never leave the container behind. */
-      forward_signal (mo.pid, mo.pidfd, SIGKILL);
-      while (waitpid (mo.pid, &mo.status, 0) < 0 && errno == EINTR)
-        ;
+      int fd = atoi (de->d_name);
+      int flags;
+      if (fd < 3 || fd == self || de->d_name[0] == '.')
+        continue;
+      flags = fcntl (fd, F_GETFD);
+      if (flags >= 0 && !(flags & FD_CLOEXEC))
+        close (fd);
     }
-  pty_restore (&mo.saved);
-  if (mo.fail_msg)
+  closedir (d);
+}
+
+/* The detached monitor: a new session (no terminal's SIGHUP reaches it),
+ * stdio on /dev/null, the log, the attach socket; tells the waiting rl
+ * through ready_fd when the command runs or why it could not. */
+static void __attribute__ ((noreturn)) detached_monitor (struct run_ctx *x, struct monitor *mo)
+{
+  rl_error_t err = NULL;
+  const struct run_spec *s = x->spec;
+  int r;
+
+  setsid ();
+  stdio_to_null ();
+  close_inherited_fds ();
+  mo->detached = true;
+  if (ctrlog_open (&mo->log, x->ctrfd, s->log_max_size, s->log_max_files, &err) < 0)
+    goto fail;
+  {
+    cleanup_free char *path = NULL;
+    cleanup_close int dfd = -1;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+    if (mkdirat (x->st->runfd, x->rundir_rel, 0700) < 0 && errno != EEXIST)
+      {
+        rl_error (&err, errno, "mkdir `%s/%s`", x->st->runroot, x->rundir_rel);
+        goto fail;
+      }
+    dfd = openat (x->st->runfd, x->rundir_rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    /* The runroot's path may be too long for sun_path: go through the fd. */
+    snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/attach", dfd);
+    unlinkat (dfd, "attach", 0);
+    mo->listen_fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (dfd < 0 || mo->listen_fd < 0 || bind (mo->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0
+        || listen (mo->listen_fd, 8) < 0)
+      {
+        rl_error (&err, errno, "the attach socket");
+        goto fail;
+      }
+  }
+  r = run_loop (x, mo, &err);
+  if (r < 0)
+    goto fail;
+  monitor_clear (mo);
+  _exit (0);
+fail:
+  if (mo->ready_fd >= 0)
     {
-      rl_error_status (err, mo.fail_status ? mo.fail_status : RL_EXIT_FAILURE, 0, "%s",
-                       mo.fail_msg);
-      finish (&x, (*err)->status, mo.driver, started, userns_fd);
-      ret = -1;
+      cleanup_free char *msg = xasprintf (
+          "E%03d%s", err && err->status ? err->status : RL_EXIT_FAILURE, err ? err->msg : "failed");
+      if (write_all (mo->ready_fd, msg, strlen (msg)) < 0)
+        {
+          /* nobody to tell */
+        }
+    }
+  _exit (RL_EXIT_FAILURE);
+}
+
+/* Fork the detached monitor and wait until the command runs: 0, or -1 with
+ * the error it reported. */
+static int
+start_detached (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
+{
+  int ready[2];
+  pid_t pid;
+  char buf[4096];
+  size_t len = 0;
+
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    return rl_error (err, errno, "pipe");
+  fflush (NULL);
+  pid = fork ();
+  if (pid < 0)
+    {
+      close (ready[0]);
+      close (ready[1]);
+      return rl_error (err, errno, "fork the monitor");
+    }
+  if (pid == 0)
+    {
+      close (ready[0]);
+      mo->ready_fd = ready[1];
+      detached_monitor (x, mo);
+    }
+  close (ready[1]);
+  for (;;)
+    {
+      ssize_t n = read (ready[0], buf + len, sizeof buf - 1 - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      len += (size_t)n;
+      if (len == sizeof buf - 1)
+        break;
+    }
+  close (ready[0]);
+  buf[len] = '\0';
+  /* The monitor is not our child for long: it is reaped by whoever
+   * inherits it once we exit; reap it now if it already failed. */
+  waitpid (pid, NULL, WNOHANG);
+  if (len >= 2 && memcmp (buf, "OK", 2) == 0)
+    return 0;
+  if (len >= 4 && buf[0] == 'E')
+    {
+      char code[4] = { buf[1], buf[2], buf[3], '\0' };
+      int status = atoi (code);
+      return rl_error_status (err, status ? status : RL_EXIT_FAILURE, 0, "%s", buf + 4);
+    }
+  if (len == 1 && buf[0] == 'E')
+    return rl_error (err, 0, "the container failed to start");
+  return rl_error (err, 0, "the monitor exited before the container started");
+}
+
+static void
+monitor_init (struct monitor *mo, const struct run_spec *spec)
+{
+  *mo = (struct monitor){ .pidfd = -1,
+                          .sock = -1,
+                          .sigfd = -1,
+                          .tty = spec->tty,
+                          .interactive = spec->interactive,
+                          .ready_fd = -1,
+                          .out_fd = -1,
+                          .err_fd = -1,
+                          .in_fd = -1,
+                          .master = -1,
+                          .listen_fd = -1 };
+  mo->log.fd = -1;
+}
+
+/* Run the prepared context x (its record made): in the foreground, or
+ * detached when the spec says so (printing the id). */
+static int
+run_prepared (struct run_ctx *x, bool print_id, rl_error_t *err)
+{
+  struct monitor mo;
+  int ret;
+
+  monitor_init (&mo, x->spec);
+  run_ctx_names (x);
+  if (x->spec->detach)
+    {
+      ret = start_detached (x, &mo, err);
+      if (ret == 0 && print_id)
+        {
+          printf ("%s\n", x->c.id);
+          fflush (stdout);
+        }
     }
   else
-    {
-      ret = WIFSIGNALED (mo.status) ? 128 + WTERMSIG (mo.status) : WEXITSTATUS (mo.status);
-      finish (&x, ret, mo.driver, started, userns_fd);
-    }
-  goto out;
+    ret = run_loop (x, &mo, err);
+  monitor_clear (&mo);
+  return ret;
+}
 
-fail_early:
-  finish (&x, RL_EXIT_FAILURE, NULL, 0, -1);
+int
+run_container (struct rl_globals *g, struct rl_store *st, struct rl_image *img,
+               struct run_spec *spec, rl_error_t *err)
+{
+  struct run_ctx x = { .spec = spec, .st = st, .img = img, .ctrfd = -1, .sock = { -1, -1 } };
+  int ret = -1;
+
+  if (run_ctx_prepare (&x, g, err) < 0 || run_ctx_create (&x, err) < 0)
+    goto out;
+  ret = run_prepared (&x, true, err);
 out:
   if (ret < 0 && err && *err)
     rl_error_wrap (err, "run %s", spec->image);
-  pty_restore (&mo.saved);
-  if (mo.relaying)
-    close (mo.relay.master);
-  if (mo.sock >= 0)
-    close (mo.sock);
-  if (mo.sigfd >= 0)
-    close (mo.sigfd);
-  if (mo.pidfd >= 0)
-    close (mo.pidfd);
   for (int i = 0; i < 2; i++)
     if (x.sock[i] >= 0)
       close (x.sock[i]);
-  free (mo.fail_msg);
-  free (mo.driver);
   run_ctx_clear (&x);
+  return ret;
+}
+
+int
+create_container (struct rl_globals *g, struct rl_store *st, struct rl_image *img,
+                  struct run_spec *spec, rl_error_t *err)
+{
+  struct run_ctx x = { .spec = spec, .st = st, .img = img, .ctrfd = -1, .sock = { -1, -1 } };
+  int ret = -1;
+
+  if (run_ctx_prepare (&x, g, err) < 0 || run_ctx_create (&x, err) < 0)
+    goto out;
+  printf ("%s\n", x.c.id);
+  ret = 0;
+out:
+  if (ret < 0 && err && *err)
+    rl_error_wrap (err, "create %s", spec->image);
+  run_ctx_clear (&x);
+  return ret;
+}
+
+int
+start_container (struct rl_globals *g, struct rl_store *st, const char *id, rl_error_t *err)
+{
+  struct run_ctx x = { .st = st, .ctrfd = -1, .sock = { -1, -1 } };
+  struct run_spec spec = { 0 };
+  struct container_state state = { 0 };
+  cleanup_free char *dir = xasprintf ("containers/%s", id);
+  cleanup_free char *stopping = xasprintf ("containers/%s/stopping", id);
+  int ret = -1;
+
+  if (container_load (st, id, &x.c, err) < 0)
+    goto out;
+  if (container_get_state (st, id, &state, err) < 0)
+    goto out;
+  if (state.status == CTR_RUNNING)
+    {
+      rl_error (err, 0, "container %s is already running", x.c.name);
+      goto out;
+    }
+  if (run_spec_from_record (&spec, x.c.spec, err) < 0)
+    goto out;
+  x.spec = &spec;
+  if (image_lookup (st, x.c.image_id, &x.img, err) < 0)
+    {
+      rl_error_wrap (err, "the container's image");
+      goto out;
+    }
+  x.ctrfd = openat (st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (x.ctrfd < 0)
+    {
+      rl_error (err, errno, "open `%s/%s`", st->root, dir);
+      goto out;
+    }
+  unlinkat (st->runfd, stopping, 0);
+  if (run_ctx_prepare (&x, g, err) < 0)
+    goto out;
+  spec.detach = true;
+  ret = run_prepared (&x, false, err);
+out:
+  if (ret < 0 && err && *err)
+    rl_error_wrap (err, "start %s", x.c.name ? x.c.name : id);
+  run_ctx_clear (&x);
+  run_spec_clear (&spec);
+  container_state_clear (&state);
   return ret;
 }

@@ -15,5 +15,11 @@
  * or 126/127) when the container could not start. */
 int run_container (struct rl_globals *g, struct rl_store *st, struct rl_image *img,
                    struct run_spec *spec, rl_error_t *err);
+/* rl create: the record only (its id printed); img as for run_container. */
+int create_container (struct rl_globals *g, struct rl_store *st, struct rl_image *img,
+                      struct run_spec *spec, rl_error_t *err);
+/* rl start: a detached monitor runs the container of record id (a full id)
+ * with the options it was created with; returns 0 once the command runs. */
+int start_container (struct rl_globals *g, struct rl_store *st, const char *id, rl_error_t *err);
 
 #endif
