@@ -307,8 +307,22 @@ struct follower
   bool have_cur;
 };
 
-/* Has ctr.log been replaced (rotated) or truncated (max-file=1) since cur
- * was opened?  Reads what the new files hold; true if it moved on. */
+/* Was the file emptied and written again (max-file=1) since it was read?
+ * Shorter than what was read, or no newline before the line to read next. */
+static bool
+truncated (struct ctrlog_reader *rd)
+{
+  uint64_t boundary = rd->pos - (rd->len - rd->start);
+  struct stat sb;
+  char c;
+
+  if (fstat (rd->fd, &sb) == 0 && (uint64_t)sb.st_size < rd->pos)
+    return true;
+  return boundary > 0 && pread (rd->fd, &c, 1, (off_t)boundary - 1) == 1 && c != '\n';
+}
+
+/* Has ctr.log been replaced (rotated) since cur was opened?  Reads what the
+ * new files hold; true if it moved on. */
 static int
 catch_up (struct follower *fw, struct printer *p, rl_error_t *err)
 {
@@ -318,11 +332,6 @@ catch_up (struct follower *fw, struct printer *p, rl_error_t *err)
 
   if (fw->have_cur)
     {
-      if (fstat (fw->cur.rd.fd, &sb) == 0 && (uint64_t)sb.st_size < fw->cur.rd.pos)
-        {
-          ctrlog_reader_rewind (&fw->cur.rd);
-          return 1;
-        }
       if (fstatat (fw->dirfd, CTRLOG_NAME, &sb, AT_SYMLINK_NOFOLLOW) == 0
           && sb.st_dev == fw->cur.dev && sb.st_ino == fw->cur.ino)
         return 0;
@@ -396,6 +405,8 @@ follow (struct follower *fw, struct printer *p, const struct logs_opts *o, rl_er
 
   for (;;)
     {
+      if (fw->have_cur && truncated (&fw->cur.rd))
+        ctrlog_reader_rewind (&fw->cur.rd);
       if (fw->have_cur && drain (p, &fw->cur.rd, err) < 0)
         return -1;
       r = catch_up (fw, p, err);

@@ -88,6 +88,12 @@ ctrlog_write (struct ctrlog *l, enum ctrlog_stream s, const char *buf, size_t n)
 
   if (l->fd < 0 || n == 0)
     return;
+  /* Rotate before a write, not after one: the last lines written stay in
+   * ctr.log until more come (with max-file=1 they would be gone at once). */
+  if (l->max_size && l->size >= l->max_size)
+    rotate (l);
+  if (l->fd < 0)
+    return;
   slen = format_time (stamp, sizeof stamp);
   for (size_t i = 0; i < n; i++)
     nlines += buf[i] == '\n';
@@ -116,8 +122,6 @@ ctrlog_write (struct ctrlog *l, enum ctrlog_stream s, const char *buf, size_t n)
     }
   l->failed = false;
   l->size += len;
-  if (l->max_size && l->size >= l->max_size)
-    rotate (l);
 }
 
 bool

@@ -9,9 +9,10 @@
  * soon as it reads it: a chunk without a newline at its end becomes a P
  * record, so a follower sees output at once.
  *
- * Rotation (--log-opt max-size=, max-file=): when ctr.log passes max_size
- * it is renamed to ctr.log.1 (ctr.log.1 to .2, ...; max_files counts ctr.log
- * too, so max-file=1 keeps no old file) and a new ctr.log begins. */
+ * Rotation (--log-opt max-size=, max-file=): when ctr.log has reached
+ * max_size, the next write first renames it to ctr.log.1 (ctr.log.1 to .2,
+ * ...; max_files counts ctr.log too, so max-file=1 keeps no old file: the
+ * file is emptied instead) and a new ctr.log begins. */
 #ifndef RL_CTRLOG_H
 #define RL_CTRLOG_H
 

@@ -156,9 +156,14 @@ test_writer_rotation (void)
   struct stat sb;
 
   CHECK (ctrlog_open (&l, dfd, 100, 3, &err) == 0);
-  for (int i = 0; i < 5; i++)
+  write_line (&l, 0);
+  write_line (&l, 1);
+  /* Past max-size, but nothing rotates before the next write. */
+  CHECK (fstatat (dfd, CTRLOG_NAME, &sb, 0) == 0 && sb.st_size == 182);
+  CHECK (fstatat (dfd, CTRLOG_NAME ".1", &sb, 0) < 0 && errno == ENOENT);
+  for (int i = 2; i < 5; i++)
     write_line (&l, i);
-  /* Rotated after 2 and 4 lines: .2 = 0 1, .1 = 2 3, ctr.log = 4. */
+  /* Rotated before lines 2 and 4: .2 = 0 1, .1 = 2 3, ctr.log = 4. */
   CHECK (read_recs (dfd, CTRLOG_NAME ".2", &rs));
   CHECK (rs.n == 2 && memcmp (rs.r[0].msg, "line 00", 7) == 0);
   recs_free (&rs);
@@ -169,19 +174,29 @@ test_writer_rotation (void)
   CHECK (rs.n == 1 && memcmp (rs.r[0].msg, "line 04", 7) == 0);
   recs_free (&rs);
   write_line (&l, 5);
-  /* max-file=3 counts ctr.log: the oldest pair is gone, the new file empty. */
+  write_line (&l, 6);
+  /* max-file=3 counts ctr.log: the oldest pair is gone. */
   CHECK (fstatat (dfd, CTRLOG_NAME ".3", &sb, 0) < 0 && errno == ENOENT);
-  CHECK (fstatat (dfd, CTRLOG_NAME, &sb, 0) == 0 && sb.st_size == 0);
   CHECK (read_recs (dfd, CTRLOG_NAME ".2", &rs));
   CHECK (rs.n == 2 && memcmp (rs.r[1].msg, "line 03", 7) == 0);
   recs_free (&rs);
   CHECK (read_recs (dfd, CTRLOG_NAME ".1", &rs));
   CHECK (rs.n == 2 && memcmp (rs.r[1].msg, "line 05", 7) == 0);
   recs_free (&rs);
-  write_line (&l, 6);
-  ctrlog_close (&l);
   CHECK (read_recs (dfd, CTRLOG_NAME, &rs));
   CHECK (rs.n == 1 && memcmp (rs.r[0].msg, "line 06", 7) == 0);
+  recs_free (&rs);
+  ctrlog_close (&l);
+
+  /* Opened again (a restart) with a full ctr.log: the first write rotates. */
+  CHECK (ctrlog_open (&l, dfd, 80, 3, &err) == 0);
+  write_line (&l, 7);
+  ctrlog_close (&l);
+  CHECK (read_recs (dfd, CTRLOG_NAME ".1", &rs));
+  CHECK (rs.n == 1 && memcmp (rs.r[0].msg, "line 06", 7) == 0);
+  recs_free (&rs);
+  CHECK (read_recs (dfd, CTRLOG_NAME, &rs));
+  CHECK (rs.n == 1 && memcmp (rs.r[0].msg, "line 07", 7) == 0);
   recs_free (&rs);
 }
 
@@ -194,13 +209,14 @@ test_writer_truncate (void)
   struct recs rs;
   struct stat sb;
 
-  /* max-file=1 (and 0, the default): no old file, ctr.log starts over. */
+  /* max-file=1 (and 0, the default): no old file, ctr.log starts over, but
+   * only when more comes: the last lines stay readable. */
   CHECK (ctrlog_open (&l, dfd, 100, 0, &err) == 0);
   write_line (&l, 0);
   write_line (&l, 1);
-  CHECK (fstatat (dfd, CTRLOG_NAME, &sb, 0) == 0 && sb.st_size == 0);
-  CHECK (fstatat (dfd, CTRLOG_NAME ".1", &sb, 0) < 0 && errno == ENOENT);
+  CHECK (fstatat (dfd, CTRLOG_NAME, &sb, 0) == 0 && sb.st_size == 182);
   write_line (&l, 2);
+  CHECK (fstatat (dfd, CTRLOG_NAME ".1", &sb, 0) < 0 && errno == ENOENT);
   ctrlog_close (&l);
   CHECK (read_recs (dfd, CTRLOG_NAME, &rs));
   CHECK (rs.n == 1 && memcmp (rs.r[0].msg, "line 02", 7) == 0);
