@@ -114,13 +114,13 @@ logs_opt (void *data, int id, const char *arg, rl_error_t *err)
 struct printer
 {
   const struct logs_opts *o;
-  bool count_only;  /* only count the lines (the first pass of a --tail) */
-  int64_t skip;     /* lines to leave out before printing (--tail) */
-  int64_t starts;   /* lines begun so far */
-  bool mid[2];      /* the stream's last record was a P: its line goes on */
-  bool show[2];     /* the stream's current line is printed */
-  FILE *last;       /* the stream written to last */
-  bool write_error; /* stdout or stderr failed (EPIPE, full disk) */
+  bool count_only; /* only count the lines (the first pass of a --tail) */
+  int64_t skip;    /* lines to leave out before printing (--tail) */
+  int64_t starts;  /* lines begun so far */
+  bool mid[2];     /* the stream's last record was a P: its line goes on */
+  bool show[2];    /* the stream's current line is printed */
+  FILE *last;      /* the stream written to last */
+  int write_error; /* errno of a failed write to stdout or stderr, or 0 */
 };
 
 static void
@@ -169,6 +169,9 @@ drain (struct printer *p, struct ctrlog_reader *rd, rl_error_t *err)
       struct ctrlog_record rec;
       if (ctrlog_parse (line, n, &rec))
         take_record (p, &rec);
+      /* Nobody reads what is printed any more (SIGPIPE ignored, a full disk). */
+      if (!p->count_only && (ferror (stdout) || ferror (stderr)))
+        return 0;
     }
   return ret;
 }
@@ -176,10 +179,10 @@ drain (struct printer *p, struct ctrlog_reader *rd, rl_error_t *err)
 static int
 flush_out (struct printer *p)
 {
-  if (fflush (stdout) != 0 || ferror (stdout))
-    p->write_error = true;
-  if (fflush (stderr) != 0 || ferror (stderr))
-    p->write_error = true;
+  if ((fflush (stdout) != 0 || ferror (stdout)) && !p->write_error)
+    p->write_error = errno ? errno : EIO;
+  if ((fflush (stderr) != 0 || ferror (stderr)) && !p->write_error)
+    p->write_error = errno ? errno : EIO;
   return p->write_error ? -1 : 0;
 }
 
@@ -520,7 +523,7 @@ out:
   if (fw.inotify >= 0)
     close (fw.inotify);
   if (flush_out (&p) < 0 && ret == 0)
-    ret = rl_error (err, errno, "logs: write");
+    ret = rl_error (err, p.write_error, "write the output");
   return ret;
 }
 
