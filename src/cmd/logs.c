@@ -321,7 +321,9 @@ truncated (struct ctrlog_reader *rd)
 
   if (fstat (rd->fd, &sb) == 0 && (uint64_t)sb.st_size < rd->pos)
     return true;
-  return boundary > 0 && pread (rd->fd, &c, 1, (off_t)boundary - 1) == 1 && c != '\n';
+  /* (Inside an overlong line, skipped, the byte before is not a newline.) */
+  return !rd->skipping && boundary > 0 && pread (rd->fd, &c, 1, (off_t)boundary - 1) == 1
+         && c != '\n';
 }
 
 /* Has ctr.log been replaced (rotated) since cur was opened?  Reads what the
