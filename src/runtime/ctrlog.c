@@ -88,6 +88,12 @@ ctrlog_write (struct ctrlog *l, enum ctrlog_stream s, const char *buf, size_t n)
 
   if (l->fd < 0 || n == 0)
     return;
+  /* Rotate before a write, not after one: the last lines written stay in
+   * ctr.log until more come (with max-file=1 they would be gone at once). */
+  if (l->max_size && l->size >= l->max_size)
+    rotate (l);
+  if (l->fd < 0)
+    return;
   slen = format_time (stamp, sizeof stamp);
   for (size_t i = 0; i < n; i++)
     nlines += buf[i] == '\n';
@@ -116,8 +122,6 @@ ctrlog_write (struct ctrlog *l, enum ctrlog_stream s, const char *buf, size_t n)
     }
   l->failed = false;
   l->size += len;
-  if (l->max_size && l->size >= l->max_size)
-    rotate (l);
 }
 
 bool
@@ -179,5 +183,310 @@ ctrlog_parse (const char *line, size_t n, struct ctrlog_record *r)
     return false;
   r->msg = q;
   r->len = (size_t)(end - q);
+  return true;
+}
+
+/* ---- Reading (rl logs) ---- */
+
+#define READ_CHUNK (256u << 10)
+
+void
+ctrlog_reader_init (struct ctrlog_reader *r, int fd)
+{
+  memset (r, 0, sizeof *r);
+  r->fd = fd;
+}
+
+void
+ctrlog_reader_rewind (struct ctrlog_reader *r)
+{
+  r->pos = 0;
+  r->start = r->len = 0;
+  r->skipping = false;
+}
+
+void
+ctrlog_reader_close (struct ctrlog_reader *r)
+{
+  if (r->fd >= 0)
+    close (r->fd);
+  r->fd = -1;
+  free (r->buf);
+  r->buf = NULL;
+  r->start = r->len = r->cap = 0;
+}
+
+/* Read more at the end of the buffer: > 0 bytes read, 0 at the end. */
+static ssize_t
+reader_fill (struct ctrlog_reader *r)
+{
+  ssize_t got;
+
+  if (r->start > 0 && (r->start == r->len || r->len + READ_CHUNK > r->cap))
+    {
+      memmove (r->buf, r->buf + r->start, r->len - r->start);
+      r->len -= r->start;
+      r->start = 0;
+    }
+  if (r->len + READ_CHUNK > r->cap)
+    {
+      r->cap = r->cap * 2 > r->len + READ_CHUNK ? r->cap * 2 : r->len + READ_CHUNK;
+      r->buf = xrealloc (r->buf, r->cap);
+    }
+  do
+    got = pread (r->fd, r->buf + r->len, r->cap - r->len, (off_t)r->pos);
+  while (got < 0 && errno == EINTR);
+  if (got > 0)
+    {
+      r->len += (size_t)got;
+      r->pos += (uint64_t)got;
+    }
+  return got;
+}
+
+int
+ctrlog_reader_next (struct ctrlog_reader *r, const char **line, size_t *n, rl_error_t *err)
+{
+  size_t scanned = 0; /* bytes after start known to hold no newline */
+
+  for (;;)
+    {
+      char *p = r->start + scanned < r->len
+                    ? memchr (r->buf + r->start + scanned, '\n', r->len - r->start - scanned)
+                    : NULL;
+      ssize_t got;
+
+      if (p)
+        {
+          size_t end = (size_t)(p - r->buf);
+          bool skipped = r->skipping;
+
+          *line = r->buf + r->start;
+          *n = end - r->start;
+          r->start = end + 1;
+          r->skipping = false;
+          if (!skipped)
+            return 1;
+          scanned = 0;
+          continue;
+        }
+      scanned = r->len - r->start;
+      if (scanned >= CTRLOG_LINE_MAX)
+        {
+          /* Drop what is buffered of an overlong line; the rest of it goes
+           * when its newline comes. */
+          r->start = r->len;
+          r->skipping = true;
+          scanned = 0;
+        }
+      got = reader_fill (r);
+      if (got < 0)
+        return rl_error (err, errno, "read the container's log");
+      if (got == 0)
+        return 0;
+      scanned = r->len - r->start - (size_t)got;
+    }
+}
+
+size_t
+ctrlog_format_time (int64_t unix_ns, char out[static 40])
+{
+  int64_t secs = unix_ns / 1000000000LL, nsec = unix_ns % 1000000000LL;
+  time_t t;
+  struct tm tm;
+  size_t len;
+
+  if (nsec < 0)
+    {
+      nsec += 1000000000LL;
+      secs--;
+    }
+  t = (time_t)secs;
+  gmtime_r (&t, &tm);
+  len = strftime (out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+  len += (size_t)snprintf (out + len, 40 - len, ".%09lldZ", (long long)nsec);
+  return len;
+}
+
+/* Go's time.ParseDuration, which Docker uses: an optional sign, then one or
+ * more decimal numbers (fraction allowed) each with a unit. */
+static bool
+parse_duration (const char *s, int64_t *out)
+{
+  static const struct
+  {
+    const char *name;
+    double ns;
+  } units[] = {
+    { "ns", 1 },   { "us", 1e3 }, { "\u00b5s", 1e3 }, { "\u03bcs", 1e3 },
+    { "ms", 1e6 }, { "s", 1e9 },  { "m", 60e9 },      { "h", 3600e9 },
+  };
+  double total = 0;
+  bool neg = false;
+
+  if (*s == '+' || *s == '-')
+    neg = *s++ == '-';
+  if (*s == '\0')
+    return false;
+  while (*s)
+    {
+      double v = 0, scale = 1;
+      bool digits = false;
+      size_t best = 0, best_len = 0;
+
+      for (; *s >= '0' && *s <= '9'; s++, digits = true)
+        v = v * 10 + (*s - '0');
+      if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++, digits = true)
+          v += (*s - '0') * (scale /= 10);
+      if (!digits)
+        return false;
+      /* The longest unit name that matches ("ms" before "m"). */
+      for (size_t i = 0; i < ARRAY_SIZE (units); i++)
+        {
+          size_t l = strlen (units[i].name);
+          if (strncmp (s, units[i].name, l) == 0 && l > best_len)
+            best = i, best_len = l;
+        }
+      if (best_len == 0)
+        return false;
+      total += v * units[best].ns;
+      s += best_len;
+    }
+  if (total > 9e18)
+    return false;
+  *out = neg ? -(int64_t)total : (int64_t)total;
+  return true;
+}
+
+/* n decimal digits at *s into *v (advancing *s). */
+static bool
+digits_n (const char **s, int n, int *v)
+{
+  *v = 0;
+  for (int i = 0; i < n; i++, (*s)++)
+    {
+      if (**s < '0' || **s > '9')
+        return false;
+      *v = *v * 10 + (**s - '0');
+    }
+  return true;
+}
+
+/* Up to 9 digits of a fraction (more are ignored) as nanoseconds. */
+static const char *
+parse_fraction (const char *s, int64_t *ns)
+{
+  int64_t v = 0;
+  int d = 0;
+
+  for (; *s >= '0' && *s <= '9'; s++)
+    if (d < 9)
+      {
+        v = v * 10 + (*s - '0');
+        d++;
+      }
+  while (d++ < 9)
+    v *= 10;
+  *ns = v;
+  return s;
+}
+
+/* DATE[THH[:MM[:SS[.FRAC]]]][Z|+HH:MM|-HH:MM] */
+static bool
+parse_rfc3339ish (const char *s, int64_t *out)
+{
+  struct tm tm = { 0 };
+  int year, mon, day, hh = 0, mm = 0, ss = 0;
+  int64_t nsec = 0, secs;
+
+  if (!digits_n (&s, 4, &year) || *s++ != '-' || !digits_n (&s, 2, &mon) || *s++ != '-'
+      || !digits_n (&s, 2, &day))
+    return false;
+  if (*s == 'T' || *s == 't')
+    {
+      s++;
+      if (!digits_n (&s, 2, &hh))
+        return false;
+      if (*s == ':' && s[1] >= '0' && s[1] <= '9')
+        {
+          s++;
+          if (!digits_n (&s, 2, &mm))
+            return false;
+          if (*s == ':' && s[1] >= '0' && s[1] <= '9')
+            {
+              s++;
+              if (!digits_n (&s, 2, &ss))
+                return false;
+              if (*s == '.')
+                {
+                  if (s[1] < '0' || s[1] > '9')
+                    return false;
+                  s = parse_fraction (s + 1, &nsec);
+                }
+            }
+        }
+    }
+  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
+    return false;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = mon - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hh;
+  tm.tm_min = mm;
+  tm.tm_sec = ss;
+  if (*s == '\0')
+    {
+      /* No zone: local time, as Docker reads it. */
+      tm.tm_isdst = -1;
+      secs = (int64_t)mktime (&tm);
+    }
+  else if ((*s == 'Z' || *s == 'z') && s[1] == '\0')
+    secs = (int64_t)timegm (&tm);
+  else if (*s == '+' || *s == '-')
+    {
+      int sign = *s++ == '+' ? 1 : -1, oh, om;
+      if (!digits_n (&s, 2, &oh) || *s++ != ':' || !digits_n (&s, 2, &om) || *s != '\0' || oh > 23
+          || om > 59)
+        return false;
+      secs = (int64_t)timegm (&tm) - sign * (int64_t)(oh * 3600 + om * 60);
+    }
+  else
+    return false;
+  *out = secs * 1000000000LL + nsec;
+  return true;
+}
+
+bool
+ctrlog_parse_time_arg (const char *s, int64_t now_ns, int64_t *out)
+{
+  int64_t d, secs = 0, nsec = 0;
+  const char *p = s;
+
+  /* "0" is the epoch, not a duration (Docker tells them apart so too). */
+  if (strcmp (s, "0") != 0 && parse_duration (s, &d))
+    {
+      *out = now_ns - d;
+      return true;
+    }
+  if (strchr (s, '-'))
+    return parse_rfc3339ish (s, out);
+  if (*p < '0' || *p > '9')
+    return false;
+  for (; *p >= '0' && *p <= '9'; p++)
+    {
+      secs = secs * 10 + (*p - '0');
+      if (secs > 9000000000LL)
+        return false;
+    }
+  if (*p == '.')
+    {
+      if (p[1] < '0' || p[1] > '9')
+        return false;
+      p = parse_fraction (p + 1, &nsec);
+    }
+  if (*p != '\0')
+    return false;
+  *out = secs * 1000000000LL + nsec;
   return true;
 }
