@@ -8,11 +8,13 @@
 #include "util/dl.h"
 #include "util/fs.h"
 #include "util/util.h"
+#include "store/tmp.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -581,6 +583,7 @@ struct diff_ctx
   struct ctrfs *c;
   enum rl_driver driver;
   int fd;
+  const char *base_rel; /* vfs: a directory under the store root for the image's copy */
 };
 
 static int
@@ -592,6 +595,174 @@ write_empty_tar (int fd, rl_error_t *err)
   return 0;
 }
 
+/* lstat of rel below rootfd, no symlink on the way followed out of it. */
+static int
+lstat_below (int rootfd, const char *rel, struct stat *sb)
+{
+  cleanup_free char *dir = xstrdup (rel);
+  cleanup_close int dfd = -1;
+  char *slash = strrchr (dir, '/');
+  const char *base = rel;
+
+  if (slash)
+    {
+      *slash = '\0';
+      base = rel + (slash - dir) + 1;
+      dfd = open_in_root (rootfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+      if (dfd < 0)
+        return -1;
+    }
+  return fstatat (slash ? dfd : rootfd, base, sb, AT_SYMLINK_NOFOLLOW);
+}
+
+static bool
+same_link (int afd, int bfd, const char *rel)
+{
+  char a[PATH_MAX], b[PATH_MAX];
+  cleanup_free char *dir = xstrdup (rel);
+  cleanup_close int ad = -1;
+  cleanup_close int bd = -1;
+  char *slash = strrchr (dir, '/');
+  const char *base = slash ? rel + (slash - dir) + 1 : rel;
+  ssize_t na, nb;
+
+  if (slash)
+    *slash = '\0';
+  ad = open_in_root (afd, slash ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  bd = open_in_root (bfd, slash ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  if (ad < 0 || bd < 0)
+    return false;
+  na = readlinkat (ad, base, a, sizeof a);
+  nb = readlinkat (bd, base, b, sizeof b);
+  return na >= 0 && na == nb && memcmp (a, b, na) == 0;
+}
+
+/* Is the container's file as the image has it?  What Docker's naive diff
+ * compares: type, mode, owners, and for non-directories size and mtime. */
+static bool
+unchanged (const struct stat *a, const struct stat *b)
+{
+  if ((a->st_mode & S_IFMT) != (b->st_mode & S_IFMT) || a->st_mode != b->st_mode
+      || a->st_uid != b->st_uid || a->st_gid != b->st_gid)
+    return false;
+  if (S_ISDIR (a->st_mode))
+    return true;
+  if (S_ISCHR (a->st_mode) || S_ISBLK (a->st_mode))
+    return a->st_rdev == b->st_rdev;
+  return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec
+         && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* vfs: the container's copy against a fresh copy of its image. */
+static int
+vfs_diff (struct diff_ctx *x, rl_error_t *err)
+{
+  cleanup_awrite struct archive *out = NULL;
+  cleanup_free char *rootfs = xasprintf ("%s/rootfs", x->c->ctrdir);
+  cleanup_free char *base_rel = xasprintf ("%s/base", x->base_rel);
+  cleanup_free char *base = xasprintf ("%s/%s", x->c->st->root, base_rel);
+  cleanup_free char *buf = xmalloc (128 * 1024);
+  cleanup_close int rootfd = -1;
+  cleanup_close int basefd = -1;
+  struct ctrfs_tar_opts o = { .path = rootfs, .name = "" };
+  struct tar_walk w = { &o, rootfs, strlen (rootfs), NULL, NULL, buf };
+  struct archive_entry *e = NULL;
+  int r, ret = -1;
+
+  if (vfs_make_rootfs (x->c->st->rootfd, base_rel, x->c->layers, err) < 0)
+    return rl_error_wrap (err, "copy the image");
+  rootfd = open (rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    {
+      if (errno == ENOENT)
+        return write_empty_tar (x->fd, err);
+      return rl_error (err, errno, "open `%s`", rootfs);
+    }
+  basefd = open (base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (basefd < 0)
+    return rl_error (err, errno, "open `%s`", base);
+  out = archive_write_new ();
+  w.out = out;
+  archive_write_set_format_pax_restricted (out);
+  archive_write_add_filter_none (out);
+  archive_write_set_bytes_in_last_block (out, 1);
+  if (archive_write_open_fd (out, x->fd) != ARCHIVE_OK)
+    return rl_error (err, archive_errno (out), "write tar");
+  e = archive_entry_new ();
+  /* What is new or changed, then what is gone. */
+  for (int pass = 0; pass < 2; pass++)
+    {
+      cleanup_aread struct archive *in = archive_read_disk_new ();
+      const char *top = pass == 0 ? rootfs : base;
+      size_t tlen = strlen (top);
+
+      w.in = in;
+      archive_read_disk_set_symlink_physical (in);
+      archive_read_disk_set_behavior (in, ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS
+                                              | ARCHIVE_READDISK_NO_SPARSE);
+      if (archive_read_disk_open (in, top) != ARCHIVE_OK)
+        {
+          rl_error (err, archive_errno (in), "read `%s`", top);
+          goto out;
+        }
+      while ((r = archive_read_next_header2 (in, e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
+        {
+          const char *rel = rest_of (archive_entry_pathname (e), top, tlen);
+          struct stat here, there;
+          bool found;
+
+          if (rel == NULL || *rel == '\0')
+            {
+              archive_read_disk_descend (in);
+              archive_entry_clear (e);
+              continue;
+            }
+          found = lstat_below (pass == 0 ? basefd : rootfd, rel, &there) == 0;
+          if (pass == 1)
+            {
+              if (!found)
+                {
+                  const char *slash = strrchr (rel, '/');
+                  cleanup_free char *wh
+                      = slash ? xasprintf ("%.*s/.wh.%s", (int)(slash - rel), rel, slash + 1)
+                              : xasprintf (".wh.%s", rel);
+                  if (write_marker (out, wh, err) < 0)
+                    goto out;
+                }
+              else
+                archive_read_disk_descend (in);
+              archive_entry_clear (e);
+              continue;
+            }
+          archive_read_disk_descend (in);
+          if (lstat_below (rootfd, rel, &here) < 0)
+            {
+              archive_entry_clear (e);
+              continue;
+            }
+          if (!found || !unchanged (&here, &there)
+              || (S_ISLNK (here.st_mode) && !same_link (rootfd, basefd, rel)))
+            if (copy_one (&w, e, err) < 0)
+              goto out;
+          archive_entry_clear (e);
+        }
+      if (r != ARCHIVE_EOF)
+        {
+          rl_error (err, archive_errno (in), "read `%s`: %s", top, archive_error_string (in));
+          goto out;
+        }
+    }
+  if (archive_write_close (out) != ARCHIVE_OK)
+    {
+      rl_error (err, archive_errno (out), "write tar: %s", archive_error_string (out));
+      goto out;
+    }
+  ret = 0;
+out:
+  archive_entry_free (e);
+  return ret;
+}
+
 static int
 diff_child (void *arg, rl_error_t *err)
 {
@@ -600,6 +771,8 @@ diff_child (void *arg, rl_error_t *err)
   struct ctrfs_tar_opts o = { .path = upper, .name = "", .diff = true };
   struct stat sb;
 
+  if (x->driver == DRIVER_VFS)
+    return vfs_diff (x, err);
   if (stat (upper, &sb) < 0)
     {
       if (errno == ENOENT)
@@ -612,13 +785,23 @@ diff_child (void *arg, rl_error_t *err)
 int
 ctrfs_diff_tar (struct ctrfs *c, int fd, rl_error_t *err)
 {
-  struct diff_ctx x = { c, ctrfs_driver (c), fd };
+  struct diff_ctx x = { c, ctrfs_driver (c), fd, NULL };
+  struct store_tmp tt = { NULL, NULL, -1 };
+  int r;
 
-  if (x.driver == DRIVER_VFS)
-    return rl_error (err, 0,
-                     "the container uses the vfs driver: commit needs overlay or "
-                     "fuse-overlayfs (not written yet for vfs)");
   if (dl_need_archive (err) < 0)
     return -1;
-  return userns_run (&c->map, false, diff_child, &x, err);
+  if (x.driver != DRIVER_VFS)
+    return userns_run (&c->map, false, diff_child, &x, err);
+  if (store_tmp_new (c->st, "commit-base", &tt, err) < 0)
+    return -1;
+  if (mkdirat (c->st->rootfd, tt.name, 0700) < 0)
+    r = rl_error (err, errno, "mkdir `%s/%s`", c->st->root, tt.name);
+  else
+    {
+      x.base_rel = tt.name;
+      r = userns_run (&c->map, false, diff_child, &x, err);
+    }
+  store_tmp_release (c->st, &c->map, &tt);
+  return r;
 }
