@@ -23,9 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MT_MANIFEST   "application/vnd.oci.image.manifest.v1+json"
-#define MT_CONFIG     "application/vnd.oci.image.config.v1+json"
-#define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define MT_MANIFEST          "application/vnd.oci.image.manifest.v1+json"
+#define MT_CONFIG            "application/vnd.oci.image.config.v1+json"
+#define MT_LAYER_GZIP        "application/vnd.oci.image.layer.v1.tar+gzip"
+#define MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 static void
 cleanup_ctrfsp (struct ctrfs *c)
@@ -785,6 +786,35 @@ commit_config (yajl_val base, const struct rl_config_edit *e, char *const *diff_
   return jg_finish (g, NULL);
 }
 
+/* A base layer's descriptor in the new OCI manifest: Docker's media type
+ * for a gzip layer is the OCI one under another name (the same bytes). */
+static void
+gen_layer_descriptor (yajl_gen g, yajl_val d)
+{
+  const char *mt;
+  bool docker_gzip;
+
+  if (!YAJL_IS_OBJECT (d))
+    {
+      jg_value (g, d);
+      return;
+    }
+  mt = json_get_str (d, "mediaType");
+  docker_gzip = mt && strcmp (mt, MT_DOCKER_LAYER_GZIP) == 0;
+  yajl_gen_map_open (g);
+  for (size_t i = 0; i < d->u.object.len; i++)
+    {
+      const char *k = d->u.object.keys[i];
+      yajl_val v = d->u.object.values[i];
+      jg_key (g, k);
+      if (strcmp (k, "mediaType") == 0 && docker_gzip)
+        jg_str (g, MT_LAYER_GZIP);
+      else
+        jg_value (g, v);
+    }
+  yajl_gen_map_close (g);
+}
+
 static char *
 commit_manifest (yajl_val base_manifest, const char *config_hex, size_t config_len,
                  const struct layer_blob *b)
@@ -806,7 +836,7 @@ commit_manifest (yajl_val base_manifest, const char *config_hex, size_t config_l
   yajl_gen_array_open (g);
   if (YAJL_IS_ARRAY (layers))
     for (size_t i = 0; i < layers->u.array.len; i++)
-      jg_value (g, layers->u.array.values[i]);
+      gen_layer_descriptor (g, layers->u.array.values[i]);
   yajl_gen_map_open (g);
   jg_kstr (g, "mediaType", MT_LAYER_GZIP);
   jg_kstr (g, "digest", b->digest);

@@ -19,7 +19,8 @@ setup_file() {
 		ln -s / /etc/evil
 		ln -s ../../.. /d/up
 		ln -s /tmp /d/tmpl
-		ln -s /hello /lnk' >/dev/null
+		ln -s /hello /lnk
+		echo owned >/owned && chown 1:2 /owned' >/dev/null
 }
 
 teardown_file() {
@@ -96,6 +97,42 @@ ctr_cat() {
 	# Into a missing directory: one error line.
 	run_rl cp in.txt c:/no/such/dir/x
 	assert_rl_error
+}
+
+@test "cp -a keeps the owners both ways, mapped as the store maps them" {
+	local want us gs
+	case $RL_IDMODE in
+	root) want=1:2 ;;
+	subuid)
+		read -r us _ < <(subid_range /etc/subuid)
+		read -r gs _ < <(subid_range /etc/subgid)
+		want=$us:$((gs + 1))
+		;;
+	*) want=$(id -u):$(id -g) ;; # chown in the container had no effect
+	esac
+	# Subordinate ids on the host: where the teardown can remove them.
+	local dir=$RL_TEST_DIR/work
+	run_rl cp -a c:/owned "$dir/owned"
+	assert_status 0
+	[ "$(stat -c %u:%g "$dir/owned")" = "$want" ] || fail "owner $(stat -c %u:%g "$dir/owned"), want $want"
+	run_rl cp c:/owned "$dir/owned2"
+	assert_status 0
+	[ "$(stat -c %u:%g "$dir/owned2")" = "$(id -u):$(id -g)" ] || fail "without -a: $(stat -c %u:%g "$dir/owned2")"
+	# In: the host's numbers become the container's (root's only, without a range).
+	echo mine >"$BATS_TEST_TMPDIR/mine"
+	case $RL_IDMODE in
+	root) chown 7:8 "$BATS_TEST_TMPDIR/mine" && want=7/8 ;;
+	subuid) want=$(id -u)/$(id -g) ;;
+	*) want=0/0 ;;
+	esac
+	run_rl cp -a "$BATS_TEST_TMPDIR/mine" c:/tmp/mine
+	assert_status 0
+	run bash -c "'$RL' export c | tar -tvf - tmp/mine"
+	assert_match " $want "
+	run_rl cp "$BATS_TEST_TMPDIR/mine" c:/tmp/mine0
+	assert_status 0
+	run bash -c "'$RL' export c | tar -tvf - tmp/mine0"
+	assert_match ' 0/0 '
 }
 
 @test "cp with -: a tar stream on stdout and from stdin" {
