@@ -160,6 +160,20 @@ ctrfs_wait (struct ctrfs_job *j, rl_error_t *err)
   return 0;
 }
 
+/* The store's fds are of no use in the container's root, where an fd on
+ * a host directory would be a way out of it: closed before going in. */
+static void
+close_store_fds (struct rl_store *st)
+{
+  int *fds[] = { &st->rootfd, &st->runfd, &st->lockfd };
+  for (size_t i = 0; i < ARRAY_SIZE (fds); i++)
+    if (*fds[i] >= 0)
+      {
+        close (*fds[i]);
+        *fds[i] = -1;
+      }
+}
+
 /* In a running container: join PID 1's user and mount namespaces. */
 struct enter_ctx
 {
@@ -183,6 +197,7 @@ enter_running (void *arg, rl_error_t *err)
   if (pidfd < 0 || !proc_alive (x->c->pid, x->c->pid_start))
     return rl_error (err, pidfd < 0 ? errno : ESRCH, "container %.12s is not running anymore",
                      x->c->c.id);
+  close_store_fds (x->c->st);
   if (setns (pidfd, CLONE_NEWUSER | CLONE_NEWNS) < 0)
     return rl_error (err, errno, "join the namespaces of container %.12s", x->c->c.id);
   if (chdir ("/") < 0)
@@ -193,6 +208,7 @@ enter_running (void *arg, rl_error_t *err)
 /* In the container's root, chrooted: the grandchild of a stopped one. */
 struct chroot_ctx
 {
+  struct rl_store *st;
   int rootfd;
   ctrfs_fn fn;
   void *arg;
@@ -203,6 +219,7 @@ in_chroot (void *arg, rl_error_t *err)
 {
   struct chroot_ctx *x = arg;
 
+  close_store_fds (x->st);
   if (fchdir (x->rootfd) < 0 || chroot (".") < 0 || chdir ("/") < 0)
     return rl_error (err, errno, "chroot into the container's root");
   close (x->rootfd);
@@ -219,7 +236,7 @@ mount_stopped (void *arg, rl_error_t *err)
   struct ctrfs *c = x->c;
   cleanup_free char *target = xasprintf ("%s/root", c->st->runroot);
   struct rootfs_spec rs = { ctrfs_driver (c), c->layers, -1, c->ctrdir, target, false };
-  struct chroot_ctx cx = { -1, x->fn, x->arg };
+  struct chroot_ctx cx = { c->st, -1, x->fn, x->arg };
   struct ctrfs_job j;
   enum rl_driver used;
   int r;
@@ -420,6 +437,22 @@ strip_overlay_xattrs (struct archive_entry *e)
   return opaque;
 }
 
+/* The empty files `rl run` makes for its bind mounts of the generated /etc
+ * files, when the image has none: a container cannot write them (they are
+ * covered), so they are rl's, not changes of the container's. */
+static bool
+generated_mount_point (const char *name, struct archive_entry *e)
+{
+  static const char *const files[] = { "etc/hosts", "etc/hostname", "etc/resolv.conf" };
+
+  if (archive_entry_filetype (e) != AE_IFREG || archive_entry_size (e) != 0)
+    return false;
+  for (size_t i = 0; i < ARRAY_SIZE (files); i++)
+    if (strcmp (name, files[i]) == 0)
+      return true;
+  return false;
+}
+
 static int
 write_marker (struct archive *out, const char *name, rl_error_t *err)
 {
@@ -475,6 +508,8 @@ copy_one (struct tar_walk *w, struct archive_entry *e, rl_error_t *err)
   archive_entry_sparse_clear (e);
   if (o->diff)
     {
+      if (generated_mount_point (name, e))
+        return 0;
       opaque = strip_overlay_xattrs (e);
       if (hl == NULL && type == AE_IFCHR && archive_entry_rdevmajor (e) == 0
           && archive_entry_rdevminor (e) == 0)
@@ -709,7 +744,7 @@ vfs_diff (struct diff_ctx *x, rl_error_t *err)
         {
           const char *rel = rest_of (archive_entry_pathname (e), top, tlen);
           struct stat here, there;
-          bool found;
+          bool found, changed;
 
           if (rel == NULL || *rel == '\0')
             {
@@ -740,10 +775,10 @@ vfs_diff (struct diff_ctx *x, rl_error_t *err)
               archive_entry_clear (e);
               continue;
             }
-          if (!found || !unchanged (&here, &there)
-              || (S_ISLNK (here.st_mode) && !same_link (rootfd, basefd, rel)))
-            if (copy_one (&w, e, err) < 0)
-              goto out;
+          changed = !found || !unchanged (&here, &there)
+                    || (S_ISLNK (here.st_mode) && !same_link (rootfd, basefd, rel));
+          if (changed && !(!found && generated_mount_point (rel, e)) && copy_one (&w, e, err) < 0)
+            goto out;
           archive_entry_clear (e);
         }
       if (r != ARCHIVE_EOF)

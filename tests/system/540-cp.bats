@@ -236,6 +236,17 @@ only
 	# Pushable and savable: a standard OCI image.
 	run_rl save -o "$BATS_TEST_TMPDIR/img.tar" committed
 	assert_status 0
+	# The new layer in OCI form: whiteouts as .wh. names, the replaced
+	# directory opaque, and none of rl's own mount points.
+	local layer
+	layer=$(tar -xOf "$BATS_TEST_TMPDIR/img.tar" manifest.json | grep -oE '[0-9a-f]{64}\.tar' | tail -n1)
+	run bash -c "tar -xOf '$BATS_TEST_TMPDIR/img.tar' $layer | tar -tf -"
+	assert_status 0
+	assert_line hello
+	assert_line bin/.wh.ls
+	assert_line usr/.wh..wh..opq
+	refute_line etc/hosts
+	refute_line etc/hostname
 	run_rl rmi committed
 	assert_status 0
 	run_rl load -i "$BATS_TEST_TMPDIR/img.tar"
