@@ -205,6 +205,19 @@ cp_target (const struct cp_path *src, bool src_dir, const char *dest_arg, const 
   return 0;
 }
 
+/* Docker's rule for what is already there: a directory is not replaced
+ * by a file nor a file by a directory (the unpacker would replace it). */
+static int
+check_overwrite (const struct where *t, bool src_dir, const char *dir, const char *name,
+                 rl_error_t *err)
+{
+  if (t->errnum != 0 || S_ISDIR (t->mode) == src_dir)
+    return 0;
+  return rl_error (err, 0, "cannot overwrite %s `%s/%s` with a %s",
+                   src_dir ? "non-directory" : "directory", dir, name,
+                   src_dir ? "directory" : "non-directory");
+}
+
 static void
 host_where (const char *path, bool follow, struct where *w)
 {
@@ -331,6 +344,14 @@ cp_out (struct ctrfs *c, const struct cp_opts *o, const char *src_arg, const cha
     }
   if (cp_target (&src, S_ISDIR (sw.mode), dest, &dw, &pw, &dir, &name, err) < 0)
     return -1;
+  if (*name)
+    {
+      cleanup_free char *t = xasprintf ("%s/%s", dir, name);
+      struct where tw;
+      host_where (t, false, &tw);
+      if (check_overwrite (&tw, S_ISDIR (sw.mode), dir, name, err) < 0)
+        return -1;
+    }
   tx.o.name = name;
 
   if (pipe2 (p, O_CLOEXEC) < 0)
@@ -422,6 +443,15 @@ cp_in (struct ctrfs *c, const struct cp_opts *o, const char *src_arg, const char
     }
   if (cp_target (&src, S_ISDIR (sw.mode), dest_abs, &dw, &pw, &dir, &name, err) < 0)
     return rl_error_wrap (err, "in container %s", c->c.name);
+  if (*name)
+    {
+      cleanup_free char *t = xasprintf ("%s/%s", dir, name);
+      struct where tw;
+      if (ctr_where (c, t, false, &tw, err) < 0)
+        return -1;
+      if (check_overwrite (&tw, S_ISDIR (sw.mode), dir, name, err) < 0)
+        return rl_error_wrap (err, "in container %s", c->c.name);
+    }
 
   if (pipe2 (p, O_CLOEXEC) < 0)
     return rl_error (err, errno, "pipe");

@@ -63,10 +63,14 @@ ctr_cat() {
 	[ "$(cat flat/top)" = top ] && [ ! -e flat/d ] || { find flat; fail "flat/"; }
 	# Symlinks come out as symlinks, with their text.
 	[ "$(readlink new/up)" = ../../.. ] || fail "new/up: $(ls -l new/up)"
-	# A directory onto a file is refused.
+	# A directory onto a file is refused, and a file onto a directory.
 	touch afile
 	run_rl cp c:/d afile
 	assert_rl_error
+	mkdir -p guard/hello && touch guard/hello/keep
+	run_rl cp c:/hello guard
+	assert_rl_error
+	[ -e guard/hello/keep ] || fail "a directory was replaced by a file"
 }
 
 @test "cp out: -L follows SRC, without it the link itself is copied" {
@@ -94,6 +98,11 @@ ctr_cat() {
 	[ "$(ctr_cat c /d/a/deep)" = deep ] || fail "d/a/deep"
 	run bash -c "'$RL' export c | tar -tvf - tmp/in.txt"
 	assert_match ' 0/0 '
+	# A file onto a directory of the container is refused.
+	mkdir -p dirs && echo x >dirs/d
+	run_rl cp dirs/d c:/
+	assert_rl_error
+	[ "$(ctr_cat c /d/sub/f1)" = f1 ] || fail "/d was replaced"
 	# Into a missing directory: one error line.
 	run_rl cp in.txt c:/no/such/dir/x
 	assert_rl_error
