@@ -500,11 +500,6 @@ copy_one (struct tar_walk *w, struct archive_entry *e, rl_error_t *err)
     }
   archive_entry_set_uname (e, NULL);
   archive_entry_set_gname (e, NULL);
-  if (o->zero_ids)
-    {
-      archive_entry_set_uid (e, 0);
-      archive_entry_set_gid (e, 0);
-    }
   archive_entry_sparse_clear (e);
   if (o->diff)
     {

@@ -77,10 +77,9 @@ struct ctrfs_tar_opts
 {
   const char *path;
   const char *name;
-  bool follow;   /* path itself, when a symlink, is followed (cp -L) */
-  bool one_fs;   /* do not descend into other mounts (export) */
-  bool diff;     /* an overlay upper dir: whiteouts and opaque dirs in OCI form */
-  bool zero_ids; /* every entry owned by 0:0 */
+  bool follow; /* path itself, when a symlink, is followed (cp -L) */
+  bool one_fs; /* do not descend into other mounts (export) */
+  bool diff;   /* an overlay upper dir: whiteouts and opaque dirs in OCI form */
 };
 int ctrfs_write_tar (int fd, const struct ctrfs_tar_opts *o, rl_error_t *err);
 
