@@ -437,6 +437,16 @@ strip_overlay_xattrs (struct archive_entry *e)
   return opaque;
 }
 
+/* A failed write names the entry and, when there is one, the system's
+ * reason ("Broken pipe" when the reader went away). */
+static int
+tar_error (struct archive *out, const char *name, rl_error_t *err)
+{
+  if (archive_errno (out) > 0)
+    return rl_error (err, archive_errno (out), "write tar at `%s`", name);
+  return rl_error (err, 0, "write tar at `%s`: %s", name, archive_error_string (out));
+}
+
 /* The empty files `rl run` makes for its bind mounts of the generated /etc
  * files, when the image has none: a container cannot write them (they are
  * covered), so they are rl's, not changes of the container's. */
@@ -464,7 +474,7 @@ write_marker (struct archive *out, const char *name, rl_error_t *err)
   archive_entry_set_perm (m, 0);
   archive_entry_set_size (m, 0);
   if (archive_write_header (out, m) < ARCHIVE_WARN)
-    r = rl_error (err, 0, "tar `%s`: %s", name, archive_error_string (out));
+    r = tar_error (out, name, err);
   archive_entry_free (m);
   return r;
 }
@@ -518,7 +528,7 @@ copy_one (struct tar_walk *w, struct archive_entry *e, rl_error_t *err)
         }
     }
   if (archive_write_header (w->out, e) < ARCHIVE_WARN)
-    return rl_error (err, 0, "tar `%s`: %s", name, archive_error_string (w->out));
+    return tar_error (w->out, name, err);
   if (opaque && type == AE_IFDIR)
     {
       cleanup_free char *wh = xasprintf ("%s/.wh..wh..opq", name);
@@ -536,7 +546,7 @@ copy_one (struct tar_walk *w, struct archive_entry *e, rl_error_t *err)
       if (n == 0)
         break;
       if (archive_write_data (w->out, w->buf, n) != n)
-        return rl_error (err, 0, "tar `%s`: %s", name, archive_error_string (w->out));
+        return tar_error (w->out, name, err);
     }
   return 0;
 }
