@@ -158,6 +158,8 @@ lazy_fn (void *fn, const char *name)
   F (int, archive_read_disk_descend, (struct archive *a), (a))                                     \
   F (int, archive_read_disk_set_behavior, (struct archive *a, int flags), (a, flags))              \
   F (int, archive_read_disk_set_symlink_physical, (struct archive *a), (a))                        \
+  F (int, archive_read_disk_set_symlink_hybrid, (struct archive *a), (a))                          \
+  F (int, archive_write_open_fd, (struct archive *a, int fd), (a, fd))                             \
   F (struct archive *, archive_write_new, (void), ())                                              \
   F (int, archive_write_free, (struct archive *a), (a))                                            \
   F (int, archive_write_set_format_pax_restricted, (struct archive *a), (a))                       \
@@ -195,6 +197,7 @@ lazy_fn (void *fn, const char *name)
   F (int, archive_entry_xattr_next,                                                                \
      (struct archive_entry *e, const char **name, const void **value, size_t *size),               \
      (e, name, value, size))                                                                       \
+  V (archive_entry_xattr_clear, (struct archive_entry *e), (e))                                    \
   V (archive_entry_set_pathname, (struct archive_entry *e, const char *s), (e, s))                 \
   V (archive_entry_set_hardlink, (struct archive_entry *e, const char *s), (e, s))                 \
   V (archive_entry_set_symlink, (struct archive_entry *e, const char *s), (e, s))                  \
