@@ -828,9 +828,9 @@ container_delete_files (struct rl_store *st, const char *id, const char *name, i
           return rl_error_wrap (err, "remove container %.12s", id);
         }
       rl_error_free (&e2);
-      if (userns_fd >= 0 && setns (userns_fd, CLONE_NEWUSER) == 0)
+      if (userns_fd >= 0)
         {
-          if (rm_rf_at (st->rootfd, dir, err) < 0)
+          if (userns_join_run (userns_fd, rm_in_userns, &a, err) < 0)
             return rl_error_wrap (err, "remove container %.12s", id);
         }
       else
@@ -869,6 +869,7 @@ container_remove (struct rl_store *st, const char *id, bool force, rl_error_t *e
 {
   struct rl_container c;
   struct container_state s;
+  int userns_fd = -1;
   int r;
 
   if (container_load (st, id, &c, err) < 0)
@@ -891,12 +892,27 @@ container_remove (struct rl_store *st, const char *id, bool force, rl_error_t *e
        * monitor record the exit (or remove it, with --rm) before we do;
        * the mark keeps a --restart policy from starting it again. */
       container_mark_stopping (st, id);
+      /* Its user namespace outlives PID 1 while we hold it: removing files
+       * of subordinate ids there spares the setuid helpers a new one needs. */
+      if (getuid () != 0 && userns_fd < 0 && proc_alive (s.pid, s.pid_start))
+        {
+          char path[64];
+          snprintf (path, sizeof path, "/proc/%d/ns/user", (int)s.pid);
+          userns_fd = open (path, O_RDONLY | O_CLOEXEC);
+          if (userns_fd >= 0 && !proc_alive (s.pid, s.pid_start))
+            {
+              close (userns_fd);
+              userns_fd = -1;
+            }
+        }
       if (proc_alive (s.pid, s.pid_start))
         kill (s.pid, SIGKILL);
       wait_gone (s.pid, s.pid_start, REMOVE_WAIT_MS);
       wait_gone (s.monitor, s.monitor_start, REMOVE_WAIT_MS);
     }
-  r = container_delete_files (st, id, c.name, -1, err);
+  r = container_delete_files (st, id, c.name, userns_fd, err);
+  if (userns_fd >= 0)
+    close (userns_fd);
   container_clear (&c);
   container_state_clear (&s);
   return r;

@@ -135,9 +135,10 @@ int containers_using_image (struct rl_store *st, const char *image_id, char ***i
 int container_remove (struct rl_store *st, const char *id, bool force, rl_error_t *err);
 /* Delete containers/ID of the store, its runroot directory and its name.
  * When files of subordinate ids deny a plain removal, it is retried inside
- * the user namespace: joining userns_fd (an fd on the container's
- * /proc/PID/ns/user, which the monitor holds; this process then stays in
- * it), or when that is -1, in a new one through userns_run(). */
+ * the user namespace: in a child that joins userns_fd (an fd on the
+ * container's /proc/PID/ns/user, held by the monitor of a --rm container
+ * or by rm -f from before the kill: no setuid helper needed), or when that
+ * is -1, in a new one through userns_run(). */
 int container_delete_files (struct rl_store *st, const char *id, const char *name, int userns_fd,
                             rl_error_t *err);
 

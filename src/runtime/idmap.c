@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -537,6 +538,66 @@ userns_run (const struct idmap *m, bool new_mountns, userns_fn fn, void *arg, rl
       if (n < 0)
         break;
       len += n;
+    }
+  buf[len] = '\0';
+  close (msg[0]);
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return rl_error (err, errno, "wait for user namespace child");
+  if (len > 0)
+    return rl_error (err, 0, "%s", buf);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return rl_error (err, 0, "user namespace child failed (status %d)", status);
+  return 0;
+}
+
+int
+userns_join_run (int userns_fd, userns_fn fn, void *arg, rl_error_t *err)
+{
+  int msg[2];
+  char buf[4096];
+  size_t len = 0;
+  ssize_t n;
+  pid_t pid;
+  int status = 0;
+
+  if (pipe2 (msg, O_CLOEXEC) < 0)
+    return rl_error (err, errno, "pipe");
+  fflush (NULL);
+  pid = fork ();
+  if (pid < 0)
+    {
+      int e = errno;
+      close (msg[0]), close (msg[1]);
+      return rl_error (err, e, "fork");
+    }
+  if (pid == 0)
+    {
+      rl_error_t cerr = NULL;
+
+      close (msg[0]);
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (setns (userns_fd, CLONE_NEWUSER) < 0)
+        {
+          rl_error (&cerr, errno, "join the container's user namespace");
+          report_and_exit (msg[1], &cerr);
+        }
+      if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
+        {
+          rl_error (&cerr, errno, "become root in the user namespace");
+          report_and_exit (msg[1], &cerr);
+        }
+      fn (arg, &cerr);
+      report_and_exit (msg[1], &cerr);
+    }
+  close (msg[1]);
+  while (len < sizeof buf - 1 && (n = read (msg[0], buf + len, sizeof buf - 1 - len)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break;
+      len += (size_t)n;
     }
   buf[len] = '\0';
   close (msg[0]);

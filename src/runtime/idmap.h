@@ -72,5 +72,8 @@ char *idmap_format_gid_map (const struct idmap *m);
  * namespace.  The child's error, if any, comes back in err. */
 typedef int (*userns_fn) (void *arg, rl_error_t *err);
 int userns_run (const struct idmap *m, bool new_mountns, userns_fn fn, void *arg, rl_error_t *err);
+/* The same in the existing user namespace userns_fd (a container's, kept
+ * open): a forked child joins it as root and runs fn; no helper is run. */
+int userns_join_run (int userns_fd, userns_fn fn, void *arg, rl_error_t *err);
 
 #endif
