@@ -32,71 +32,13 @@ shift $((OPTIND - 1))
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-bench_user=${RL_BENCH_USER:-rltest}
+# shellcheck source=tests/bench/lib.sh
+. "$here/lib.sh"
 
 # ---------------------------------------------------------------- as root
+# Prepares the machine (lib.sh) and re-runs this script as the bench user.
 if [ "$(id -u)" -eq 0 ] && [ "${RL_BENCH_AS_USER:-}" != 1 ]; then
-	rl_bin=${1:-$repo/rl}
-	[ -x "$rl_bin" ] || { echo "startup: no rl binary at $rl_bin (build it first)" >&2; exit 1; }
-	bash "$repo/helpers/install-deps.sh" --bench
-
-	if ! id -u "$bench_user" >/dev/null 2>&1; then
-		useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$bench_user"
-	fi
-	# A subordinate range, as podman needs one; the test suite's range if
-	# run-all.sh made the user already.
-	for f in /etc/subuid /etc/subgid; do
-		grep -q "^$bench_user:" "$f" 2>/dev/null || echo "$bench_user:200000:65536" >>"$f"
-	done
-	# Podman's rootless network setup opens /dev/net/tun even for
-	# --network none on some versions; fuse-overlayfs needs /dev/fuse.
-	for dev in /dev/net/tun /dev/fuse; do
-		[ -c "$dev" ] && [ "$(stat -c %a "$dev")" = 600 ] && chmod 0666 "$dev"
-	done
-	# crun 1.8.1 refuses every container on this hybrid layout (v1
-	# controllers, cgroup2 at /sys/fs/cgroup/unified) until hugetlb is
-	# mounted as a v1 hierarchy.  For the benchmark only.
-	# Unmounted again at exit, so that the tests keep seeing the machine
-	# as it is.
-	hugetlb_mounted=
-	if [ -d /sys/fs/cgroup/unified ] && ! mountpoint -q /sys/fs/cgroup/hugetlb 2>/dev/null; then
-		if mkdir -p /sys/fs/cgroup/hugetlb 2>/dev/null &&
-			mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb 2>/dev/null; then
-			hugetlb_mounted=1
-		else
-			echo "startup: could not mount the hugetlb hierarchy; crun may refuse" >&2
-		fi
-	fi
-
-	uid=$(id -u "$bench_user")
-	home=$(getent passwd "$bench_user" | cut -d: -f6)
-	# Podman wants a runtime directory; without a systemd session there
-	# is none, so make the one it would use.
-	rundir="/tmp/podman-run-$uid"
-	mkdir -p "$rundir" && chown "$bench_user:" "$rundir" && chmod 0700 "$rundir"
-
-	# The user may not be able to reach the checkout: copy what it needs.
-	work=$(mktemp -d /tmp/rl-bench.XXXXXX)
-	# shellcheck disable=SC2317  # called by the trap
-	root_cleanup() {
-		rm -rf "$work"
-		if [ -n "$hugetlb_mounted" ]; then
-			umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb 2>/dev/null
-		fi
-	}
-	trap root_cleanup EXIT
-	chmod 0755 "$work"
-	# The user's temporary files go under $work, which root removes
-	# whatever ids they ended up owned by.
-	mkdir -p "$work/tmp" && chown "$bench_user:" "$work/tmp"
-	install -m 0755 "$rl_bin" "$work/rl"
-	install -m 0755 "$here/startup.sh" "$work/startup.sh"
-	install -m 0755 "$repo/tests/fixtures/mkrootfs.sh" "$work/mkrootfs.sh"
-	cd "$work"
-	runuser -u "$bench_user" -- env -i HOME="$home" USER="$bench_user" LOGNAME="$bench_user" \
-		PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 \
-		XDG_RUNTIME_DIR="$rundir" TMPDIR="$work/tmp" RL_BENCH_AS_USER=1 RL_BENCH_MKROOTFS="$work/mkrootfs.sh" \
-		bash "$work/startup.sh" -n "$runs" "$work/rl"
+	bench_as_root "${BASH_SOURCE[0]}" "${1:-$repo/rl}" -n "$runs"
 	exit $?
 fi
 

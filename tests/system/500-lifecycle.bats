@@ -383,3 +383,13 @@ monitor_of() {
 	[ $((t2 - t1)) -le 1 ] || fail "monitor used $((t2 - t1)) ticks while idle"
 	rl rm -f idle >/dev/null
 }
+
+@test "--init: rl stop's SIGTERM reaches a command that has no handler, at once" {
+	rl run -d --init --name withinit bb sleep 1000 >/dev/null
+	local t0=$SECONDS
+	run_rl stop -t 20 withinit
+	assert_status 0
+	[ $((SECONDS - t0)) -lt 10 ] || fail "stop waited for the timeout: the signal did not reach sleep"
+	run_rl wait withinit
+	assert_output 143
+}
