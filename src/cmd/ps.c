@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <regex.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -617,14 +618,18 @@ cmd_ps (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
       struct container_state s;
       rl_error_t e = NULL;
 
-      /* A container removed meanwhile, or an unreadable record: skip it. */
+      /* Removed meanwhile: skip it; a damaged record: say so, list the rest. */
       if (container_load (&st, ids[i], &c, &e) < 0)
         {
+          if (e->errnum != ENOENT)
+            fprintf (stderr, "rl: ps: %s (`rl rm %.12s` removes it)\n", e->msg, ids[i]);
           rl_error_free (&e);
           continue;
         }
       if (container_get_state (&st, ids[i], &s, &e) < 0)
         {
+          if (e->errnum != ENOENT)
+            fprintf (stderr, "rl: ps: %s (`rl rm %.12s` removes it)\n", e->msg, ids[i]);
           rl_error_free (&e);
           container_clear (&c);
           continue;

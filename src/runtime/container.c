@@ -8,6 +8,7 @@
 #include "util/util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -864,6 +865,33 @@ container_delete_files (struct rl_store *st, const char *id, const char *name, i
   return 0;
 }
 
+/* The name the index gives id, or NULL. */
+static char *
+name_of (struct rl_store *st, const char *id)
+{
+  cleanup_close int namesfd = openat (st->rootfd, "names", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  struct dirent *de;
+  char *found = NULL;
+
+  if (namesfd < 0 || (d = fdopendir (namesfd)) == NULL)
+    return NULL;
+  namesfd = -1;
+  while (found == NULL && (de = readdir (d)))
+    {
+      char target[CONTAINER_ID_LEN + 2];
+      ssize_t n = readlinkat (dirfd (d), de->d_name, target, sizeof target - 1);
+      if (n > 0)
+        {
+          target[n] = '\0';
+          if (strcmp (target, id) == 0)
+            found = xstrdup (de->d_name);
+        }
+    }
+  closedir (d);
+  return found;
+}
+
 int
 container_remove (struct rl_store *st, const char *id, bool force, rl_error_t *err)
 {
@@ -872,12 +900,21 @@ container_remove (struct rl_store *st, const char *id, bool force, rl_error_t *e
   int userns_fd = -1;
   int r;
 
+  /* A damaged record (a truncated config.json or state.json) must not
+   * keep its container from being removed: the name comes from the index,
+   * and a state that cannot be read is not running (that part of the
+   * state is read before state.json). */
   if (container_load (st, id, &c, err) < 0)
-    return -1;
+    {
+      rl_error_free (err);
+      memset (&c, 0, sizeof c);
+      c.name = name_of (st, id);
+    }
   if (container_get_state (st, id, &s, err) < 0)
     {
-      container_clear (&c);
-      return -1;
+      rl_error_free (err);
+      memset (&s, 0, sizeof s);
+      s.status = CTR_EXITED;
     }
   if (s.status == CTR_RUNNING)
     {

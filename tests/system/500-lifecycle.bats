@@ -393,3 +393,21 @@ monitor_of() {
 	run_rl wait withinit
 	assert_output 143
 }
+
+@test "a damaged record (truncated config.json, state.json): one line each, rm still removes it" {
+	rl create --name dmg1 bb true >/dev/null
+	rl run --name dmg2 bb true
+	printf '{"Id":"x' >"$(ctr_dir dmg1)/config.json"
+	printf '{"Exit' >"$(ctr_dir dmg2)/state.json"
+	run_rl start dmg1
+	assert_status 125
+	assert_match 'config.json' "$stderr"
+	run_rl ps -a
+	assert_status 0
+	[ "$(grep -c 'rl rm' <<<"$stderr")" -eq 2 ] || { show; fail "want one line per damaged container"; }
+	run_rl rm dmg1 dmg2
+	assert_status 0
+	run_rl ps -aq
+	assert_output ""
+	[ -z "$(ls "$XDG_DATA_HOME/rl/names")" ] || fail "names left: $(ls "$XDG_DATA_HOME/rl/names")"
+}
