@@ -258,22 +258,6 @@ volume_form (struct rl_config_edit *e, const char *s, const char *what, rl_error
   return 0;
 }
 
-static const struct
-{
-  const char *name;
-  int num;
-} signals[] = {
-  { "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },     { "ILL", SIGILL },
-  { "TRAP", SIGTRAP },     { "ABRT", SIGABRT }, { "IOT", SIGIOT },       { "BUS", SIGBUS },
-  { "FPE", SIGFPE },       { "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
-  { "USR2", SIGUSR2 },     { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM },
-  { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP },
-  { "TSTP", SIGTSTP },     { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
-  { "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-  { "WINCH", SIGWINCH },   { "IO", SIGIO },     { "POLL", SIGPOLL },     { "PWR", SIGPWR },
-  { "SYS", SIGSYS },
-};
-
 /* STOPSIGNAL: a name (TERM, SIGTERM, sigterm, RTMIN+3) or a number. */
 static int
 stop_signal_form (struct rl_config_edit *e, const char *s, const char *what, rl_error_t *err)
@@ -285,15 +269,8 @@ stop_signal_form (struct rl_config_edit *e, const char *s, const char *what, rl_
   for (char *p = up; *p; p++)
     *p = toupper ((unsigned char)*p);
   name = str_has_prefix (up, "SIG") ? up + 3 : up;
-  if (parse_long (s, 1, SIGRTMAX, &n))
-    goto ok;
-  for (size_t i = 0; i < ARRAY_SIZE (signals); i++)
-    if (strcmp (name, signals[i].name) == 0)
-      goto ok;
-  if (str_has_prefix (name, "RTMIN+") && parse_long (name + 6, 0, SIGRTMAX - SIGRTMIN, &n))
-    goto ok;
-  return rl_error (err, 0, "%s: unknown signal `%s`", what, s);
-ok:
+  if (signal_from_name (s) <= 0)
+    return rl_error (err, 0, "%s: unknown signal `%s`", what, s);
   free (e->stop_signal);
   e->stop_signal = parse_long (s, 1, SIGRTMAX, &n) ? xstrdup (s) : xasprintf ("SIG%s", name);
   return 0;

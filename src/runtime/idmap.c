@@ -464,16 +464,42 @@ report_and_exit (int fd, rl_error_t *err)
   _exit (0);
 }
 
+/* The error a user namespace child reported on msgfd (closed here), and
+ * its exit status. */
+static int
+collect_child (pid_t pid, int msgfd, rl_error_t *err)
+{
+  char buf[4096];
+  size_t len = 0;
+  ssize_t n;
+  int status = 0;
+
+  while (len < sizeof buf - 1 && (n = read (msgfd, buf + len, sizeof buf - 1 - len)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break;
+      len += (size_t)n;
+    }
+  buf[len] = '\0';
+  close (msgfd);
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return rl_error (err, errno, "wait for user namespace child");
+  if (len > 0)
+    return rl_error (err, 0, "%s", buf);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return rl_error (err, 0, "user namespace child failed (status %d)", status);
+  return 0;
+}
+
 int
 userns_run (const struct idmap *m, bool new_mountns, userns_fn fn, void *arg, rl_error_t *err)
 {
   struct idmap copy = *m;
   int go[2] = { -1, -1 }, msg[2] = { -1, -1 };
-  char buf[4096];
-  size_t len = 0;
-  ssize_t n;
   pid_t pid;
-  int status = 0;
 
   if (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (msg, O_CLOEXEC) < 0)
     return rl_error (err, errno, "pipe");
@@ -531,35 +557,14 @@ userns_run (const struct idmap *m, bool new_mountns, userns_fn fn, void *arg, rl
       return rl_error (err, e, "start user namespace child");
     }
   close (go[1]);
-  while (len < sizeof buf - 1 && (n = read (msg[0], buf + len, sizeof buf - 1 - len)) != 0)
-    {
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        break;
-      len += n;
-    }
-  buf[len] = '\0';
-  close (msg[0]);
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return rl_error (err, errno, "wait for user namespace child");
-  if (len > 0)
-    return rl_error (err, 0, "%s", buf);
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    return rl_error (err, 0, "user namespace child failed (status %d)", status);
-  return 0;
+  return collect_child (pid, msg[0], err);
 }
 
 int
 userns_join_run (int userns_fd, userns_fn fn, void *arg, rl_error_t *err)
 {
   int msg[2];
-  char buf[4096];
-  size_t len = 0;
-  ssize_t n;
   pid_t pid;
-  int status = 0;
 
   if (pipe2 (msg, O_CLOEXEC) < 0)
     return rl_error (err, errno, "pipe");
@@ -591,22 +596,5 @@ userns_join_run (int userns_fd, userns_fn fn, void *arg, rl_error_t *err)
       report_and_exit (msg[1], &cerr);
     }
   close (msg[1]);
-  while (len < sizeof buf - 1 && (n = read (msg[0], buf + len, sizeof buf - 1 - len)) != 0)
-    {
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        break;
-      len += (size_t)n;
-    }
-  buf[len] = '\0';
-  close (msg[0]);
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return rl_error (err, errno, "wait for user namespace child");
-  if (len > 0)
-    return rl_error (err, 0, "%s", buf);
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    return rl_error (err, 0, "user namespace child failed (status %d)", status);
-  return 0;
+  return collect_child (pid, msg[0], err);
 }
