@@ -92,20 +92,6 @@ jg_ktime (yajl_gen g, const char *key, int64_t unix_ns)
 }
 
 static void
-jg_klabels (yajl_gen g, const char *key, char *const *labels)
-{
-  jg_key (g, key);
-  yajl_gen_map_open (g);
-  for (size_t i = 0; labels && labels[i]; i++)
-    {
-      const char *eq = strchr (labels[i], '=');
-      cleanup_free char *k = eq ? xstrndup (labels[i], eq - labels[i]) : xstrdup (labels[i]);
-      jg_kstr (g, k, eq ? eq + 1 : "");
-    }
-  yajl_gen_map_close (g);
-}
-
-static void
 jg_kstrv_or_empty (yajl_gen g, const char *key, char *const *v)
 {
   static char *const empty[] = { NULL };
@@ -474,18 +460,6 @@ no_opt (void *data, int id, const char *arg, rl_error_t *err)
   return 0;
 }
 
-/* The same rule as `rl run --name`. */
-static bool
-valid_container_name (const char *s)
-{
-  if (!isalnum ((unsigned char)*s))
-    return false;
-  for (s++; *s; s++)
-    if (!isalnum ((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
-      return false;
-  return true;
-}
-
 int
 cmd_rename (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
 {
@@ -500,7 +474,7 @@ cmd_rename (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
     return 0;
   if (strv_len (args) != 2)
     return rl_error (err, 0, "rename: expected CONTAINER NEW_NAME (see `rl rename --help`)");
-  if (!valid_container_name (args[1]))
+  if (!container_name_valid (args[1]))
     return rl_error (err, 0, "rename: invalid container name `%s`: use [a-zA-Z0-9][a-zA-Z0-9_.-]*",
                      args[1]);
   if (store_open (&st, g, err) < 0 || container_resolve (&st, args[0], &id, err) < 0

@@ -376,16 +376,7 @@ ps_row_data (struct rl_store *st, const struct rl_container *c, const struct con
   jg_kstr (g, "Status", status);
   jg_kstr (g, "State", container_status_name (s->status));
   jg_kstr (g, "Names", c->name);
-  jg_key (g, "Labels");
-  yajl_gen_map_open (g);
-  for (size_t i = 0; c->labels && c->labels[i]; i++)
-    {
-      const char *eq = strchr (c->labels[i], '=');
-      cleanup_free char *k
-          = eq ? xstrndup (c->labels[i], eq - c->labels[i]) : xstrdup (c->labels[i]);
-      jg_kstr (g, k, eq ? eq + 1 : "");
-    }
-  yajl_gen_map_close (g);
+  jg_klabels (g, "Labels", c->labels);
   jg_key (g, "Mounts");
   yajl_gen_array_open (g);
   for (size_t i = 0; i < spec.n_mounts; i++)

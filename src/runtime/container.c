@@ -231,16 +231,7 @@ config_json (const struct rl_container *c, size_t *len)
   jg_kint (g, "Created", c->created);
   jg_kstr (g, "Driver", c->driver);
   jg_kbool (g, "Rm", c->rm);
-  jg_key (g, "Labels");
-  yajl_gen_map_open (g);
-  for (size_t i = 0; c->labels && c->labels[i]; i++)
-    {
-      const char *eq = strchr (c->labels[i], '=');
-      cleanup_free char *k
-          = eq ? xstrndup (c->labels[i], eq - c->labels[i]) : xstrdup (c->labels[i]);
-      jg_kstr (g, k, eq ? eq + 1 : "");
-    }
-  yajl_gen_map_close (g);
+  jg_klabels (g, "Labels", c->labels);
   jg_kstrv (g, "Spec", c->spec);
   yajl_gen_map_close (g);
   return jg_finish (g, len);

@@ -478,8 +478,8 @@ parse_entrypoint (const char *arg, char ***out, rl_error_t *err)
   return 0;
 }
 
-static bool
-valid_name (const char *s)
+bool
+container_name_valid (const char *s)
 {
   if (!isalnum ((unsigned char)*s))
     return false;
@@ -912,7 +912,7 @@ run_opt_1 (void *data, int id, const char *arg, rl_error_t *err)
     case O_INIT:
       return opts_flag_value ("init", arg, &s->init, err);
     case O_NAME:
-      if (!valid_name (arg))
+      if (!container_name_valid (arg))
         return rl_error (err, 0, "invalid container name `%s`: use [a-zA-Z0-9][a-zA-Z0-9_.-]*",
                          arg);
       return set_str (&s->name, arg);

@@ -143,6 +143,8 @@ struct run_spec
 };
 
 void run_spec_clear (struct run_spec *s);
+/* A container name as --name takes it: [a-zA-Z0-9][a-zA-Z0-9_.-]*. */
+bool container_name_valid (const char *s);
 /* Parse `run [OPTIONS] IMAGE [COMMAND [ARG...]]` (argv[0] = "run").
  * *help_shown is set when --help was printed. */
 int run_spec_parse (struct run_spec *s, int argc, char **argv, bool *help_shown, rl_error_t *err);

@@ -206,3 +206,17 @@ jg_finish (yajl_gen g, size_t *len)
     *len = l;
   return xstrndup ((const char *)buf, l);
 }
+
+void
+jg_klabels (yajl_gen g, const char *key, char *const *labels)
+{
+  jg_key (g, key);
+  yajl_gen_map_open (g);
+  for (size_t i = 0; labels && labels[i]; i++)
+    {
+      const char *eq = strchr (labels[i], '=');
+      cleanup_free char *k = eq ? xstrndup (labels[i], eq - labels[i]) : xstrdup (labels[i]);
+      jg_kstr (g, k, eq ? eq + 1 : "");
+    }
+  yajl_gen_map_close (g);
+}

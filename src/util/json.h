@@ -40,6 +40,8 @@ void jg_kint (yajl_gen g, const char *key, long long v);
 void jg_kbool (yajl_gen g, const char *key, bool v);
 void jg_kstrv (yajl_gen g, const char *key, char *const *v); /* NULL gives null */
 void jg_key (yajl_gen g, const char *key);
+/* "KEY=VALUE" strings (labels, environments) as a JSON object under key. */
+void jg_klabels (yajl_gen g, const char *key, char *const *labels);
 /* Copy a parsed value (any type, recursively) into the generator. */
 void jg_value (yajl_gen g, yajl_val v);
 /* The generated text as a new string. */
