@@ -144,11 +144,18 @@ overlay_mount_legacy (const struct rootfs_spec *r, rl_error_t *err)
   size_t n = strv_len (r->layers);
   const char *slash = strrchr (r->layers[0], '/');
 
-  parent = xstrndup (r->layers[0], slash - r->layers[0]);
+  cleanup_strv char **layers = strv_dup (r->layers);
+
+  if (r->top)
+    {
+      strv_add (&layers, r->top);
+      n++;
+    }
+  parent = xstrndup (layers[0], slash - r->layers[0]);
   plen = strlen (parent);
   for (size_t i = 0; i < n; i++)
-    if (strncmp (r->layers[i], parent, plen) != 0 || r->layers[i][plen] != '/'
-        || strchr (r->layers[i] + plen + 1, '/'))
+    if (strncmp (layers[i], parent, plen) != 0 || layers[i][plen] != '/'
+        || strchr (layers[i] + plen + 1, '/'))
       {
         free (parent);
         parent = xstrdup ("/");
@@ -159,7 +166,7 @@ overlay_mount_legacy (const struct rootfs_spec *r, rl_error_t *err)
   len = snprintf (data, cap, "lowerdir=");
   for (size_t i = n; i-- > 0;)
     {
-      const char *name = plen ? r->layers[i] + plen + 1 : r->layers[i];
+      const char *name = plen ? layers[i] + plen + 1 : layers[i];
       size_t need = strlen (name) + 2;
       if (len + need + 1 > cap)
         {
@@ -218,10 +225,16 @@ overlay_mount (const struct rootfs_spec *r, rl_error_t *err)
     return rl_error (err, errno, "fsopen overlay");
   /* lowerdir+ takes one layer at a time, topmost first: no option page
    * to overflow however many layers an image has. */
+  if (r->top && fsconfig (fsfd, FSCONFIG_SET_STRING, "lowerdir+", r->top, 0) < 0)
+    {
+      if (errno == EINVAL)
+        return overlay_mount_legacy (r, err);
+      return fs_error (fsfd, err, errno, "overlay layer `%s`", r->top);
+    }
   for (size_t i = n; i-- > 0;)
     if (fsconfig (fsfd, FSCONFIG_SET_STRING, "lowerdir+", r->layers[i], 0) < 0)
       {
-        if (errno == EINVAL && i == n - 1)
+        if (errno == EINVAL && i == n - 1 && r->top == NULL)
           return overlay_mount_legacy (r, err);
         return fs_error (fsfd, err, errno, "overlay layer `%s`", r->layers[i]);
       }
@@ -263,6 +276,13 @@ fuse_overlay_mount (const struct rootfs_spec *r, rl_error_t *err)
                      FUSE_OVERLAYFS_PATH);
   if (make_upper (r, err) < 0)
     return -1;
+  if (r->top)
+    {
+      free (lower);
+      lower = xstrdup (r->top);
+      if (strpbrk (r->top, ":,"))
+        return rl_error (err, 0, "fuse-overlayfs: layer path `%s` has `:` or `,`", r->top);
+    }
   for (size_t i = strv_len (r->layers); i-- > 0;)
     {
       char *l;

@@ -25,6 +25,9 @@ struct rootfs_spec
   const char *ctrdir;    /* and its absolute path */
   const char *target;    /* where to mount it (a directory of the scratch) */
   bool transient;        /* --rm: the upper need not survive a crash */
+  /* Overlay drivers: a layer put above the image's (NULL: none), holding
+   * rl's mount points so that they need not be made in the upper dir. */
+  const char *top;
 };
 
 /* Mount the root file system on r->target; returns an O_DIRECTORY fd on it

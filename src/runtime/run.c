@@ -78,6 +78,7 @@ struct run_ctx
   struct idmap m;
   char **cmd;
   char **layers;
+  char *top_layer; /* rl's mount points above the image (overlay drivers), or NULL */
   struct rl_container c;
   int ctrfd;
   char *ctrdir;
@@ -411,7 +412,7 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
   struct go_msg go;
   struct rl_user user = { 0 };
   cleanup_free char *target = xasprintf ("%s/root", x->st->runroot);
-  struct rootfs_spec rs = { x->driver, x->layers, -1, x->ctrdir, target, s->rm };
+  struct rootfs_spec rs = { x->driver, x->layers, -1, x->ctrdir, target, s->rm, x->top_layer };
   struct mounts_spec ms;
   struct mount_op *ops;
   cleanup_strv char **store = NULL;
@@ -1291,6 +1292,78 @@ run_confinement (struct run_spec *s, bool single, uint64_t *caps, uint64_t *caps
   return 0;
 }
 
+/* The mount points rl binds its /etc files onto (hosts, hostname,
+ * resolv.conf) would otherwise be made in each container's upper dir: a
+ * copy-up of /etc and three new files on every start, and as many to
+ * delete.  A small layer of the store's, put above the image's, has them
+ * once for all: `mountpoints/etc/{hosts,hostname,resolv.conf}`, empty.  It
+ * is used only when the image's /etc is what that layer's will show in its
+ * place: a plain directory, mode 0755, owned by the container's root (the
+ * layer's own owner), or absent; an image whose /etc is a link, or a
+ * directory of another mode or owner, makes its mount points as before.
+ * Returns the layer's path, or NULL. */
+static char *
+mountpoint_layer (struct rl_store *st, char *const *layers)
+{
+  static const char *const files[] = { "etc/hosts", "etc/hostname", "etc/resolv.conf" };
+  struct stat sb;
+
+  for (size_t i = strv_len (layers); i-- > 0;)
+    {
+      cleanup_free char *etc = xasprintf ("%s/etc", layers[i]);
+      if (lstat (etc, &sb) < 0)
+        {
+          if (errno == ENOENT)
+            continue;
+          return NULL;
+        }
+      if (!S_ISDIR (sb.st_mode) || (sb.st_mode & 07777) != 0755 || sb.st_uid != getuid ()
+          || sb.st_gid != getgid ())
+        return NULL;
+      break;
+    }
+  if (faccessat (st->rootfd, "mountpoints/etc/resolv.conf", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      /* Made once, in a temporary directory renamed into place: a
+       * concurrent rl that made it first wins. */
+      char tmp[64];
+      rl_error_t e = NULL;
+      int fd;
+
+      snprintf (tmp, sizeof tmp, "mountpoints.%d", (int)getpid ());
+      rm_rf_at (st->rootfd, tmp, &e);
+      rl_error_free (&e);
+      if (mkdirat (st->rootfd, tmp, 0755) < 0)
+        return NULL;
+      {
+        cleanup_free char *etc = xasprintf ("%s/etc", tmp);
+        bool ok = mkdirat (st->rootfd, etc, 0755) == 0;
+        for (size_t i = 0; ok && i < ARRAY_SIZE (files); i++)
+          {
+            cleanup_free char *f = xasprintf ("%s/%s", tmp, files[i]);
+            fd = openat (st->rootfd, f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            ok = fd >= 0;
+            if (fd >= 0)
+              close (fd);
+          }
+        /* The umask must not leave the directories other than 0755. */
+        ok = ok && fchmodat (st->rootfd, etc, 0755, 0) == 0
+             && fchmodat (st->rootfd, tmp, 0755, 0) == 0;
+        if (!ok
+            || (renameat (st->rootfd, tmp, st->rootfd, "mountpoints") < 0 && errno != EEXIST
+                && errno != ENOTEMPTY))
+          {
+            rm_rf_at (st->rootfd, tmp, &e);
+            rl_error_free (&e);
+            return NULL;
+          }
+        rm_rf_at (st->rootfd, tmp, &e); /* lost the race: theirs is in place */
+        rl_error_free (&e);
+      }
+    }
+  return xasprintf ("%s/mountpoints", st->root);
+}
+
 /* What running needs beyond the record: the command, checks, the id map,
  * capabilities and the seccomp filters. */
 static int
@@ -1308,6 +1381,8 @@ run_ctx_prepare (struct run_ctx *x, struct rl_globals *g, rl_error_t *err)
   if (check_bind_sources (s, err) < 0 || check_limits (s, err) < 0 || collect_devices (x, err) < 0)
     return -1;
   x->layers = image_layer_dirs (x->st, x->img);
+  if (x->driver != DRIVER_VFS)
+    x->top_layer = mountpoint_layer (x->st, x->layers);
   if (idmap_detect (&x->m, err) < 0)
     return -1;
   if (run_confinement (s, x->m.mode == IDMAP_SINGLE, &x->caps, &x->caps_user, &x->filter,
@@ -1381,6 +1456,7 @@ run_ctx_clear (struct run_ctx *x)
   idmap_clear (&x->m);
   strv_free (x->cmd);
   strv_free (x->layers);
+  free (x->top_layer);
   container_clear (&x->c);
   if (x->ctrfd >= 0)
     close (x->ctrfd);

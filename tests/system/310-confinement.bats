@@ -22,7 +22,7 @@ hostile_image() {
 	rm -rf "$dir" && mkdir -p "$dir/root"
 	tar -C "$dir/root" -xf "$RL_FIXTURES/busybox.tar"
 	(cd "$dir/root" && eval "$2")
-	tar -C "$dir/root" -cf "$dir/image.tar" .
+	tar --owner=0 --group=0 --numeric-owner -C "$dir/root" -cf "$dir/image.tar" .
 	rl import "$dir/image.tar" "$1" >/dev/null
 }
 
@@ -208,12 +208,32 @@ hostile_image() {
 	assert_line 0
 }
 
-@test "a hostile image: a directory with content where /etc/hosts goes is one line" {
+@test "a hostile image: a directory with content where /etc/hosts goes is hidden by rl's file" {
+	# rl's layer of mount points sits above the image's: its empty
+	# /etc/hosts covers whatever the image has there.
 	hostile_image hostile2 'rm -f etc/hosts; mkdir -p etc/hosts/x'
-	run_rl run --rm hostile2 true
+	run_rl run --rm --hostname hh2 hostile2 sh -c '[ -f /etc/hosts ] && grep -c hh2 /etc/hosts'
+	assert_status 0
+	assert_output 1
+}
+
+@test "a hostile image: with an /etc rl's layer cannot stand for, a directory where /etc/hosts goes is one line" {
+	# /etc of another mode: rl makes its mount points in the container.
+	hostile_image hostile3 'chmod 0750 etc; rm -f etc/hosts; mkdir -p etc/hosts/x'
+	run_rl run --rm hostile3 true
 	assert_rl_error
 	assert_match "/etc/hosts" "$stderr"
 	[ "${#stderr_lines[@]}" -eq 1 ] || fail "expected one line: $stderr"
+}
+
+@test "rl's mount points do not land in the container's upper layer" {
+	run_rl run --name mpcheck bb true
+	assert_status 0
+	local id
+	id=$(readlink "$XDG_DATA_HOME/rl/names/mpcheck")
+	[ -z "$(ls -A "$XDG_DATA_HOME/rl/containers/$id/upper")" ] ||
+		fail "upper has: $(ls -AR "$XDG_DATA_HOME/rl/containers/$id/upper")"
+	rl rm mpcheck >/dev/null
 }
 
 @test "a volume and a working directory through a link to /etc stay in the container" {
