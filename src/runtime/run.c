@@ -25,6 +25,7 @@
 #include "util/fs.h"
 #include "util/util.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -965,39 +966,68 @@ accept_client (struct monitor *mo)
 static void
 trim_resident (void)
 {
-  FILE *f = fopen ("/proc/self/smaps", "re");
-  char line[512];
+  /* Parsed with plain code, and the pages dropped only once the whole file
+   * is read: reading it with stdio after the first madvise would fault
+   * stdio and scanf back in. */
+  static char buf[128 * 1024];
+  struct
+  {
+    unsigned long start, end;
+  } drop[256];
+  size_t len = 0, ndrop = 0;
   unsigned long start = 0, end = 0;
   bool candidate = false;
+  ssize_t n;
+  int fd;
 
   malloc_trim (0);
-  if (f == NULL)
+  fd = open ("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     return;
-  while (fgets (line, sizeof line, f))
+  while (len < sizeof buf - 1 && (n = read (fd, buf + len, sizeof buf - 1 - len)) > 0)
+    len += (size_t)n;
+  close (fd);
+  buf[len] = '\0';
+  for (char *line = buf; line && *line;)
     {
-      unsigned long a, b;
-      char perms[8], path[256];
-      int n;
-
-      path[0] = '\0';
-      n = sscanf (line, "%lx-%lx %7s %*s %*s %*s %255s", &a, &b, perms, path);
-      if (n >= 3 && strchr (line, '-') < strchr (line, ' '))
+      char *nl = strchr (line, '\n');
+      char *sp, *dash;
+      if (nl)
+        *nl = '\0';
+      sp = strchr (line, ' ');
+      dash = strchr (line, '-');
+      if (isxdigit ((unsigned char)line[0]) && sp && dash && dash < sp)
         {
-          start = a;
-          end = b;
+          /* "start-end perms offset dev inode path" */
+          char *p = sp + 1, *field = line;
+          int col = 0;
+          start = strtoul (line, &field, 16);
+          end = strtoul (field + 1, NULL, 16);
+          candidate = strchr ("r", p[0]) && p[1] == '-';
+          while (*p && col < 4)
+            {
+              while (*p && *p != ' ')
+                p++;
+              while (*p == ' ')
+                p++;
+              col++;
+            }
           /* Only plain file mappings nobody wrote to. */
-          candidate = n == 4 && path[0] == '/' && strchr (perms, 'w') == NULL;
-          continue;
+          candidate = candidate && *p == '/';
         }
-      if (candidate && str_has_prefix (line, "Anonymous:"))
+      else if (candidate && str_has_prefix (line, "Anonymous:"))
         {
-          unsigned long kb = strtoul (line + strlen ("Anonymous:"), NULL, 10);
-          if (kb == 0)
-            madvise ((void *)start, end - start, MADV_DONTNEED);
+          if (strtoul (line + strlen ("Anonymous:"), NULL, 10) == 0 && ndrop < ARRAY_SIZE (drop))
+            {
+              drop[ndrop].start = start;
+              drop[ndrop++].end = end;
+            }
           candidate = false;
         }
+      line = nl ? nl + 1 : NULL;
     }
-  fclose (f);
+  for (size_t i = 0; i < ndrop; i++)
+    madvise ((void *)drop[i].start, drop[i].end - drop[i].start, MADV_DONTNEED);
 }
 
 /* Until PID 1 has exited and its output is read to the end (every process

@@ -376,7 +376,7 @@ monitor_of() {
 	local m rss t1 t2
 	m=$(monitor_of idle)
 	rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$m/status")
-	[ "$rss" -lt 4096 ] || fail "monitor RSS ${rss} kB"
+	[ "$rss" -lt 1024 ] || fail "monitor RSS ${rss} kB, want under 1 MB"
 	t1=$(awk '{print $14 + $15}' "/proc/$m/stat")
 	sleep 1
 	t2=$(awk '{print $14 + $15}' "/proc/$m/stat")
