@@ -69,15 +69,12 @@ rotate (struct ctrlog *l)
  * small by touching little of libc (no stdio, no strftime, no time zone
  * code); the date is Howard Hinnant's days-to-civil algorithm. */
 static size_t
-format_time (char *out)
+format_time (int64_t secs, long nsec, char *out)
 {
-  struct timespec ts;
-  int64_t secs, days, sod, era, doe, yoe, doy, mp, y;
+  int64_t days, sod, era, doe, yoe, doy, mp, y;
   unsigned m, d, v[7];
   char *o = out;
 
-  clock_gettime (CLOCK_REALTIME, &ts);
-  secs = ts.tv_sec;
   days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
   sod = secs - days * 86400;
   days += 719468;
@@ -95,7 +92,7 @@ format_time (char *out)
   v[3] = (unsigned)(sod / 3600);
   v[4] = (unsigned)(sod / 60 % 60);
   v[5] = (unsigned)(sod % 60);
-  v[6] = (unsigned)ts.tv_nsec;
+  v[6] = (unsigned)nsec;
   {
     static const char sep[] = "--T::.Z";
     static const int width[] = { 4, 2, 2, 2, 2, 2, 9 };
@@ -110,6 +107,7 @@ format_time (char *out)
         *o++ = sep[f];
       }
   }
+  *o = '\0';
   return (size_t)(o - out);
 }
 
@@ -155,7 +153,11 @@ ctrlog_write (struct ctrlog *l, enum ctrlog_stream s, const char *buf, size_t n)
     rotate (l);
   if (l->fd < 0)
     return;
-  slen = format_time (stamp);
+  {
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    slen = format_time (ts.tv_sec, ts.tv_nsec, stamp);
+  }
   for (size_t i = 0; i < n;)
     {
       const char *nl = memchr (buf + i, '\n', n - i);
@@ -367,20 +369,13 @@ size_t
 ctrlog_format_time (int64_t unix_ns, char out[static 40])
 {
   int64_t secs = unix_ns / 1000000000LL, nsec = unix_ns % 1000000000LL;
-  time_t t;
-  struct tm tm;
-  size_t len;
 
   if (nsec < 0)
     {
       nsec += 1000000000LL;
       secs--;
     }
-  t = (time_t)secs;
-  gmtime_r (&t, &tm);
-  len = strftime (out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-  len += (size_t)snprintf (out + len, 40 - len, ".%09lldZ", (long long)nsec);
-  return len;
+  return format_time (secs, (long)nsec, out);
 }
 
 /* Go's time.ParseDuration, which Docker uses: an optional sign, then one or
