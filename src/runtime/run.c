@@ -1651,20 +1651,24 @@ kill:
   return -1;
 }
 
+/* Asked to stop for good: `rl stop`, `rl kill` and `rl rm -f` leave the
+ * mark first; a removed record counts too. */
+static bool
+stop_marked (struct run_ctx *x)
+{
+  cleanup_free char *stopping = xasprintf ("%s/stopping", x->rundir_rel);
+
+  return faccessat (x->st->runfd, stopping, F_OK, 0) == 0
+         || faccessat (x->ctrfd, "config.json", F_OK, 0) < 0;
+}
+
 /* After an exit: does --restart say to run it again? */
 static bool
 should_restart (struct run_ctx *x, struct monitor *mo, int code)
 {
   const struct run_spec *s = x->spec;
-  cleanup_free char *stopping = xasprintf ("%s/stopping", x->rundir_rel);
 
-  if (s->restart == RESTART_NO || mo->stop_asked || mo->fail_msg)
-    return false;
-  /* `rl stop`, `rl kill` and `rl rm -f` leave this mark first. */
-  if (faccessat (x->st->runfd, stopping, F_OK, 0) == 0)
-    return false;
-  /* Removed meanwhile. */
-  if (faccessat (x->ctrfd, "config.json", F_OK, 0) < 0)
+  if (s->restart == RESTART_NO || mo->stop_asked || mo->fail_msg || stop_marked (x))
     return false;
   if (s->restart == RESTART_ON_FAILURE)
     return code != 0 && (s->restart_max == 0 || mo->restarts < s->restart_max);
@@ -1672,9 +1676,10 @@ should_restart (struct run_ctx *x, struct monitor *mo, int code)
 }
 
 /* Wait before a restart, 100 ms doubling up to 10 s, as long as no signal
- * asks the monitor to stop. */
+ * asks the monitor to stop and no `rl stop` marks the container (looked at
+ * every 100 ms, so that rl stop does not wait out a long delay). */
 static bool
-restart_delay (struct monitor *mo)
+restart_delay (struct run_ctx *x, struct monitor *mo)
 {
   int ms = 100;
   int64_t until;
@@ -1690,12 +1695,14 @@ restart_delay (struct monitor *mo)
       struct pollfd p = { .fd = mo->sigfd, .events = POLLIN };
       if (left <= 0)
         return true;
-      if (poll (&p, 1, (int)left) > 0)
+      if (poll (&p, 1, left < 100 ? (int)left : 100) > 0)
         {
           handle_signals (mo);
           if (mo->stop_asked)
             return false;
         }
+      if (stop_marked (x))
+        return false;
     }
 }
 
@@ -1769,7 +1776,7 @@ run_loop (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
         break;
       finish (x, ret, mo->driver, started, userns_fd, mo->restarts);
       mo->restarts++;
-      if (!restart_delay (mo))
+      if (!restart_delay (x, mo))
         break;
     }
   finish (x, ret, mo->driver, started, userns_fd, mo->restarts);

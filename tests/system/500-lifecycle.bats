@@ -411,3 +411,16 @@ monitor_of() {
 	assert_output ""
 	[ -z "$(ls "$XDG_DATA_HOME/rl/names")" ] || fail "names left: $(ls "$XDG_DATA_HOME/rl/names")"
 }
+
+@test "rl stop during a restart's back-off returns at once, and it stays stopped" {
+	rl run -d --name backoff --restart always bb false >/dev/null
+	# 0.1, 0.2, 0.4, 0.8 s of back-off: by now it waits 1.6 s or more.
+	sleep 2
+	local t0=$SECONDS
+	run_rl stop -t 1 backoff
+	assert_status 0
+	[ $((SECONDS - t0)) -le 2 ] || fail "stop took $((SECONDS - t0))s"
+	wait_state backoff Exited 3
+	sleep 1
+	[ "$(state backoff)" = Exited ] || fail "restarted after stop"
+}
