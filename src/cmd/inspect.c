@@ -170,13 +170,13 @@ container_inspect_json (struct rl_store *st, const char *id, yajl_gen g, rl_erro
 
   jg_key (g, "State");
   yajl_gen_map_open (g);
-  jg_kstr (g, "Status", container_status_name (s.status));
+  jg_kstr (g, "Status", s.restarting ? "restarting" : container_status_name (s.status));
   jg_kbool (g, "Running", s.status == CTR_RUNNING);
   jg_kbool (g, "Paused", false);
-  jg_kbool (g, "Restarting", false);
+  jg_kbool (g, "Restarting", s.restarting);
   jg_kbool (g, "OOMKilled", false);
   jg_kbool (g, "Dead", false);
-  jg_kint (g, "Pid", s.status == CTR_RUNNING ? s.pid : 0);
+  jg_kint (g, "Pid", s.status == CTR_RUNNING && !s.restarting ? s.pid : 0);
   jg_kint (g, "ExitCode", s.status == CTR_EXITED ? s.exit_code : 0);
   jg_kstr (g, "Error", "");
   jg_ktime (g, "StartedAt", s.started);

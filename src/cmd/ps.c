@@ -217,6 +217,11 @@ format_status (const struct container_state *s)
   switch (s->status)
     {
     case CTR_RUNNING:
+      if (s->restarting)
+        {
+          ago = human_duration_ago (s->finished ? s->finished : now_ns ());
+          return xasprintf ("Restarting (%d) %s", s->exit_code, ago);
+        }
       ago = human_duration_ago (s->started ? s->started : now_ns ());
       if (str_has_suffix (ago, " ago"))
         ago[strlen (ago) - 4] = '\0';

@@ -524,7 +524,9 @@ container_write_exit (struct rl_store *st, const char *id, const struct containe
   json = jg_finish (g, &len);
   if (write_file_atomic (st->rootfd, path, json, len, 0600, err) < 0)
     return -1;
-  unlinkat (st->runfd, live, 0);
+  /* Between restarts the monitor lives on: its live file says so. */
+  if (!s->restarting)
+    unlinkat (st->runfd, live, 0);
   return 0;
 }
 
@@ -549,10 +551,23 @@ container_get_state (struct rl_store *st, const char *id, struct container_state
   if (have_live)
     {
       parse_live (live, s);
-      /* While the monitor lives it will record the exit: still running. */
-      if (proc_alive (s->pid, s->pid_start) || proc_alive (s->monitor, s->monitor_start))
+      /* While the monitor lives it will record the exit: still running;
+       * with PID 1 gone, it waits to restart it (the last exit recorded). */
+      if (proc_alive (s->pid, s->pid_start))
         {
           s->status = CTR_RUNNING;
+          return 0;
+        }
+      if (proc_alive (s->monitor, s->monitor_start))
+        {
+          s->status = CTR_RUNNING;
+          s->restarting = true;
+          if (json_parse_file_at (st->rootfd, exit_path, &v, &e2) == 0)
+            {
+              s->exit_code = (int)json_get_int (v, "ExitCode", 0);
+              s->finished = json_get_int (v, "FinishedAt", 0);
+            }
+          rl_error_free (&e2);
           return 0;
         }
     }

@@ -71,6 +71,8 @@ struct container_state
   char *driver;     /* the one used, NULL if unknown */
   bool unrecorded;  /* exited, but killed with its monitor: no state.json */
   bool stopping;    /* `rl stop`, `rl kill` or `rl rm -f` asked it to end: no restart */
+  bool restarting;  /* running: PID 1 ended, its monitor is about to start it again
+                       (exit_code and finished are the last run's) */
   int restarts;     /* how often the monitor restarted it */
 };
 
@@ -112,7 +114,8 @@ int container_get_state (struct rl_store *st, const char *id, struct container_s
 /* Write the runroot's live file (atomically). */
 int container_write_live (struct rl_store *st, const char *id, const struct container_state *s,
                           rl_error_t *err);
-/* Write state.json (atomically) and drop the runroot's live file. */
+/* Write state.json (atomically) and drop the runroot's live file (kept
+ * when s->restarting: the monitor is about to start it again). */
 int container_write_exit (struct rl_store *st, const char *id, const struct container_state *s,
                           rl_error_t *err);
 

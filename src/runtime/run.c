@@ -1257,7 +1257,7 @@ check_limits (const struct run_spec *s, rl_error_t *err)
  * --rm remove it. */
 static void
 finish (struct run_ctx *x, int exit_code, const char *driver, int64_t started, int userns_fd,
-        int restarts)
+        int restarts, bool restarting)
 {
   rl_error_t e = NULL;
 
@@ -1276,7 +1276,8 @@ finish (struct run_ctx *x, int exit_code, const char *driver, int64_t started, i
                                  .started = started,
                                  .finished = now_ns (),
                                  .driver = (char *)driver,
-                                 .restarts = restarts };
+                                 .restarts = restarts,
+                                 .restarting = restarting };
     if (container_write_exit (x->st, x->c.id, &s, &e) < 0)
       rl_error_free (&e); /* removed meanwhile by `rl rm -f` */
   }
@@ -1726,7 +1727,7 @@ run_loop (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
   if (mo->sigfd < 0)
     {
       rl_error (err, errno, "signalfd");
-      finish (x, RL_EXIT_FAILURE, NULL, 0, -1, 0);
+      finish (x, RL_EXIT_FAILURE, NULL, 0, -1, 0, false);
       return -1;
     }
   /* A gone terminal must not kill the monitor before it records the exit. */
@@ -1736,7 +1737,7 @@ run_loop (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
     {
       if (launch (x, mo, &userns_fd, &started, err) < 0)
         {
-          finish (x, RL_EXIT_FAILURE, NULL, 0, -1, mo->restarts);
+          finish (x, RL_EXIT_FAILURE, NULL, 0, -1, mo->restarts, false);
           return -1;
         }
       if (mo->detached)
@@ -1764,7 +1765,7 @@ run_loop (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
           rl_error_status (err, mo->fail_status ? mo->fail_status : RL_EXIT_FAILURE, 0, "%s",
                            mo->fail_msg);
           /* Recorded before the waiting rl hears of it. */
-          finish (x, (*err)->status, mo->driver, started, userns_fd, mo->restarts);
+          finish (x, (*err)->status, mo->driver, started, userns_fd, mo->restarts, false);
           {
             cleanup_free char *msg = xasprintf ("E%03d%s", (*err)->status, mo->fail_msg);
             report_ready (mo, msg);
@@ -1774,12 +1775,12 @@ run_loop (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
       ret = WIFSIGNALED (mo->status) ? 128 + WTERMSIG (mo->status) : WEXITSTATUS (mo->status);
       if (!should_restart (x, mo, ret))
         break;
-      finish (x, ret, mo->driver, started, userns_fd, mo->restarts);
+      finish (x, ret, mo->driver, started, userns_fd, mo->restarts, true);
       mo->restarts++;
       if (!restart_delay (x, mo))
         break;
     }
-  finish (x, ret, mo->driver, started, userns_fd, mo->restarts);
+  finish (x, ret, mo->driver, started, userns_fd, mo->restarts, false);
   return ret;
 }
 

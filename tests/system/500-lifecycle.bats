@@ -424,3 +424,21 @@ monitor_of() {
 	sleep 1
 	[ "$(state backoff)" = Exited ] || fail "restarted after stop"
 }
+
+@test "between restarts ps says Restarting with the last exit, inspect too" {
+	rl run -d --name rsing --restart always bb sh -c 'exit 3' >/dev/null
+	local i seen=
+	for ((i = 0; i < 100; i++)); do
+		rl ps | grep -q 'Restarting (3)' && { seen=1; break; }
+		sleep 0.05
+	done
+	[ -n "$seen" ] || { rl ps -a; fail "never shown as Restarting (3)"; }
+	# inspect agrees, while it is still between runs
+	for ((i = 0; i < 100; i++)); do
+		[ "$(rl inspect --format '{{.State.Status}} {{.State.Restarting}}' rsing)" = "restarting true" ] && break
+		sleep 0.05
+	done
+	[ "$(rl inspect --format '{{.State.Status}} {{.State.Restarting}}' rsing)" = "restarting true" ] ||
+		fail "inspect: $(rl inspect --format '{{.State.Status}} {{.State.Restarting}}' rsing)"
+	rl stop -t 1 rsing >/dev/null
+}
