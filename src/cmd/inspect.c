@@ -249,7 +249,10 @@ container_inspect_json (struct rl_store *st, const char *id, yajl_gen g, rl_erro
   jg_kstr (g, "Name", restart_name (spec.restart));
   jg_kint (g, "MaximumRetryCount", spec.restart == RESTART_ON_FAILURE ? spec.restart_max : 0);
   yajl_gen_map_close (g);
-  jg_kstr (g, "NetworkMode", spec.network == NETWORK_HOST ? "host" : "none");
+  {
+    cleanup_free char *net = network_mode_name (&spec);
+    jg_kstr (g, "NetworkMode", net);
+  }
   jg_kbool (g, "Privileged", spec.privileged);
   jg_kstrv_or_empty (g, "CapAdd", spec.cap_add);
   jg_kstrv_or_empty (g, "CapDrop", spec.cap_drop);
