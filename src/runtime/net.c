@@ -37,10 +37,23 @@ struct net_timer
   int64_t expire_ms; /* -1: not armed */
 };
 
+/* A UDP exchange a published port started: the host's client as the
+ * container sees it (10.0.2.2:peer) and the container's port. */
+struct udp_flow
+{
+  uint16_t peer, port;
+};
+
+#define UDP_FLOWS 128
+
 struct rl_net
 {
   Slirp *slirp;
   int tap;
+  /* Host loopback off: see guard_frame(). */
+  bool guard;
+  struct udp_flow flows[UDP_FLOWS];
+  size_t next_flow;
   struct net_port *ports;
   size_t n_ports;
   struct net_timer **timers;
@@ -62,6 +75,119 @@ clock_ms (void)
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ---- the host's loopback, kept out of reach ---------------------------
+ *
+ * libslirp's own switch (disable_host_loopback) also drops what the
+ * container answers to a client of a published UDP port on the host's
+ * loopback (that client appears as 10.0.2.2, the host's alias, which the
+ * switch closes), so UDP publishing would not work for local clients.
+ * Instead the stack keeps the host's loopback open and rl filters what the
+ * container sends to the alias: no new TCP connection (a SYN without ACK:
+ * the connections of published TCP ports are opened from the host side),
+ * UDP only back to a client that wrote to a published port first, ICMP
+ * (and ICMPv6, for neighbour discovery) but nothing else. */
+
+enum
+{
+  ETH_HLEN_ = 14,
+  PROTO_ICMP = 1,
+  PROTO_TCP = 6,
+  PROTO_UDP = 17,
+  PROTO_ICMP6 = 58,
+};
+
+static const uint8_t alias4[4] = { 10, 0, 2, 2 };
+static const uint8_t alias6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
+
+static uint16_t
+be16 (const uint8_t *p)
+{
+  return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The transport header of an IPv4 or IPv6 frame whose source (from_alias)
+ * or destination is the host's alias; NULL for anything else. */
+static const uint8_t *
+alias_l4 (const uint8_t *f, size_t len, bool from_alias, int *proto, size_t *l4len)
+{
+  uint16_t type;
+
+  if (len < ETH_HLEN_ + 20)
+    return NULL;
+  type = be16 (f + 12);
+  f += ETH_HLEN_;
+  len -= ETH_HLEN_;
+  if (type == 0x0800)
+    {
+      size_t ihl = (size_t)(f[0] & 0x0f) * 4;
+      if ((f[0] >> 4) != 4 || ihl < 20 || len < ihl
+          || memcmp (f + (from_alias ? 12 : 16), alias4, 4) != 0)
+        return NULL;
+      *proto = f[9];
+      *l4len = len - ihl;
+      return f + ihl;
+    }
+  if (type == 0x86dd)
+    {
+      if (len < 40 || memcmp (f + (from_alias ? 8 : 24), alias6, 16) != 0)
+        return NULL;
+      *proto = f[6];
+      *l4len = len - 40;
+      return f + 40;
+    }
+  return NULL;
+}
+
+/* A frame from the container: may it go to the stack? */
+static bool
+guard_frame (struct rl_net *n, const uint8_t *f, size_t len)
+{
+  size_t l4len;
+  int proto;
+  const uint8_t *l4 = alias_l4 (f, len, false, &proto, &l4len);
+
+  if (l4 == NULL)
+    return true;
+  switch (proto)
+    {
+    case PROTO_ICMP:
+    case PROTO_ICMP6:
+      return true;
+    case PROTO_TCP:
+      /* flags: SYN 0x02, ACK 0x10 */
+      return l4len >= 20 && !((l4[13] & 0x02) && !(l4[13] & 0x10));
+    case PROTO_UDP:
+      if (l4len < 8)
+        return false;
+      for (size_t i = 0; i < UDP_FLOWS; i++)
+        if (n->flows[i].port == be16 (l4) && n->flows[i].peer == be16 (l4 + 2)
+            && n->flows[i].port != 0)
+          return true;
+      return false;
+    }
+  return false;
+}
+
+/* A frame to the container: a datagram of a published UDP port's client
+ * opens the way back. */
+static void
+note_flow (struct rl_net *n, const uint8_t *f, size_t len)
+{
+  size_t l4len;
+  int proto;
+  const uint8_t *l4 = alias_l4 (f, len, true, &proto, &l4len);
+  struct udp_flow fl;
+
+  if (l4 == NULL || proto != PROTO_UDP || l4len < 8)
+    return;
+  fl = (struct udp_flow){ .peer = be16 (l4), .port = be16 (l4 + 2) };
+  for (size_t i = 0; i < UDP_FLOWS; i++)
+    if (n->flows[i].peer == fl.peer && n->flows[i].port == fl.port)
+      return;
+  n->flows[n->next_flow] = fl;
+  n->next_flow = (n->next_flow + 1) % UDP_FLOWS;
+}
+
 /* ---- libslirp's callbacks --------------------------------------------- */
 
 static ssize_t
@@ -74,6 +200,8 @@ cb_send_packet (const void *buf, size_t len, void *opaque)
    * again, as over a lossy link. */
   if (n->tap < 0)
     return (ssize_t)len;
+  if (n->guard)
+    note_flow (n, buf, len);
   do
     w = write (n->tap, buf, len);
   while (w < 0 && errno == EINTR);
@@ -235,11 +363,13 @@ net_start (const struct run_spec *s, char *const *exposed, struct rl_net **out, 
     .vprefix_len = 64,
     .if_mtu = mtu,
     .if_mru = mtu,
-    .disable_host_loopback = !s->net_host_loopback,
+    /* rl's own filter instead: guard_frame() */
+    .disable_host_loopback = false,
     .disable_dhcp = true,
   };
 
   n->tap = -1;
+  n->guard = !s->net_host_loopback;
   inet_pton (AF_INET, "10.0.2.0", &cfg.vnetwork);
   inet_pton (AF_INET, "255.255.255.0", &cfg.vnetmask);
   inet_pton (AF_INET, NET_GATEWAY, &cfg.vhost);
@@ -405,7 +535,8 @@ read_tap (struct rl_net *n)
             }
           return;
         }
-      slirp_input (n->slirp, n->frame, (int)r);
+      if (!n->guard || guard_frame (n, n->frame, (size_t)r))
+        slirp_input (n->slirp, n->frame, (int)r);
     }
 }
 

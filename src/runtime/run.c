@@ -632,7 +632,8 @@ clone_child (unsigned long flags, int *pidfd)
   struct clone_args_v0 a = {
     .flags = flags | CLONE_PIDFD,
     .pidfd = (uint64_t)(uintptr_t)pidfd,
-    .exit_signal = SIGCHLD,
+    /* With CLONE_PARENT the kernel takes the caller's and wants 0 here. */
+    .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
   };
   pid_t pid;
 
