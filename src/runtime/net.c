@@ -609,6 +609,12 @@ net_child_setup (unsigned mtu, rl_error_t *err)
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
   if (ioctl (tap, TUNSETIFF, &ifr) < 0)
     return rl_error (err, errno, "slirp network: create the tap device");
+  /* Persistent: the monitor's close of the last fd then only detaches it,
+   * instead of unregistering the device there and then (which waits for
+   * RCU grace periods, ~10 ms at each exit); the device goes with the
+   * namespace, whose cleanup the kernel does in the background. */
+  if (ioctl (tap, TUNSETPERSIST, 1) < 0)
+    return rl_error (err, errno, "slirp network: make the tap device persistent");
   s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0)
     return rl_error (err, errno, "socket");
