@@ -625,50 +625,6 @@ static const struct rl_cmd_spec port_cmd = {
   .interspersed = true,
 };
 
-/* "80/tcp 0.0.0.0 8080" lines: the running monitor's (with -P's free
- * ports), else the fixed ones of the record's -p. */
-static char *
-published_ports (struct rl_store *st, const char *id, rl_error_t *err)
-{
-  struct container_state state = { 0 };
-  struct rl_container c = { 0 };
-  struct run_spec spec = { 0 };
-  char *text = NULL;
-
-  if (container_get_state (st, id, &state, err) < 0)
-    return NULL;
-  if (state.status == CTR_RUNNING)
-    {
-      cleanup_free char *path = xasprintf ("containers/%s/ports", id);
-      rl_error_t e = NULL;
-      if (read_file_at (st->runfd, path, 1 << 20, &text, NULL, &e) < 0)
-        rl_error_free (&e);
-    }
-  container_state_clear (&state);
-  if (text)
-    return text;
-  text = xstrdup ("");
-  if (container_load (st, id, &c, err) < 0 || run_spec_from_record (&spec, c.spec, err) < 0)
-    {
-      free (text);
-      text = NULL;
-      goto out;
-    }
-  for (size_t i = 0; i < spec.n_publish; i++)
-    if (spec.publish[i].host_port)
-      {
-        char *t = xasprintf ("%s%u/%s %s %u\n", text, spec.publish[i].ctr_port,
-                             spec.publish[i].udp ? "udp" : "tcp", spec.publish[i].host_ip,
-                             spec.publish[i].host_port);
-        free (text);
-        text = t;
-      }
-out:
-  run_spec_clear (&spec);
-  container_clear (&c);
-  return text;
-}
-
 int
 cmd_port (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
 {
@@ -696,7 +652,7 @@ cmd_port (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
     }
   if (store_open (&st, g, err) < 0 || container_resolve (&st, args[0], &id, err) < 0)
     return rl_error_wrap (err, "port %s", args[0]);
-  text = published_ports (&st, id, err);
+  text = net_published_ports (&st, id, err);
   if (text == NULL)
     return rl_error_wrap (err, "port %s", args[0]);
   for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))

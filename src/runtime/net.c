@@ -5,6 +5,8 @@
  * asks to be woken once a second at most; nothing else runs. */
 #include "config.h"
 #include "runtime/net.h"
+#include "runtime/container.h"
+#include "util/fs.h"
 #include "util/util.h"
 
 #include <arpa/inet.h>
@@ -562,6 +564,46 @@ net_poll_handle (struct rl_net *n, const struct pollfd *p, bool poll_failed)
         }
     }
   n->polled = NULL;
+}
+
+/* ---- what `rl port` and `rl inspect` show ------------------------------ */
+
+char *
+net_published_ports (struct rl_store *st, const char *id, rl_error_t *err)
+{
+  struct container_state state = { 0 };
+  struct rl_container c = { 0 };
+  struct run_spec spec = { 0 };
+  char *text = NULL;
+
+  if (container_get_state (st, id, &state, err) < 0)
+    return NULL;
+  if (state.status == CTR_RUNNING)
+    {
+      cleanup_free char *path = xasprintf ("containers/%s/ports", id);
+      rl_error_t e = NULL;
+      if (read_file_at (st->runfd, path, 1 << 20, &text, NULL, &e) < 0)
+        rl_error_free (&e);
+    }
+  container_state_clear (&state);
+  if (text)
+    return text;
+  if (container_load (st, id, &c, err) < 0 || run_spec_from_record (&spec, c.spec, err) < 0)
+    goto out;
+  text = xstrdup ("");
+  for (size_t i = 0; i < spec.n_publish; i++)
+    if (spec.publish[i].host_port)
+      {
+        char *t = xasprintf ("%s%u/%s %s %u\n", text, spec.publish[i].ctr_port,
+                             spec.publish[i].udp ? "udp" : "tcp", spec.publish[i].host_ip,
+                             spec.publish[i].host_port);
+        free (text);
+        text = t;
+      }
+out:
+  run_spec_clear (&spec);
+  container_clear (&c);
+  return text;
 }
 
 /* ---- the container's side --------------------------------------------- */

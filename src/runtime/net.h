@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "runtime/runspec.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #define NET_CTR_ADDR "10.0.2.100"
@@ -59,6 +60,12 @@ void net_poll_handle (struct rl_net *n, const struct pollfd *p, bool poll_failed
 int net_child_setup (unsigned mtu, rl_error_t *err);
 /* Loopback up (every new network namespace). */
 int net_loopback_up (rl_error_t *err);
+
+/* A container's published ports, "80/tcp 0.0.0.0 8080" a line: those its
+ * running monitor bound (-P's free ports too: the runroot's
+ * containers/ID/ports), else the fixed ones of its record's -p options.
+ * NULL with err. */
+char *net_published_ports (struct rl_store *st, const char *id, rl_error_t *err);
 
 /* Parse "80/tcp", "53/udp", "8080" (tcp) of an image's EXPOSE list. */
 bool net_parse_exposed (const char *s, unsigned *port, bool *udp);

@@ -117,6 +117,9 @@ host_http() {
 	assert_output "127.0.0.1:$port"
 	run_rl port w1 81/tcp
 	assert_rl_error
+	run_rl inspect --format '{{json .NetworkSettings.Ports}} {{.NetworkSettings.IPAddress}}' w1
+	assert_status 0
+	assert_output "{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"$port\"}]} 10.0.2.100"
 	# Stopped, the port is free again.
 	rl stop -t 1 w1 >/dev/null
 	run curl -s --max-time 5 "http://127.0.0.1:$port/"
