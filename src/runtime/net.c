@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <net/if_arp.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -664,6 +665,13 @@ net_child_setup (unsigned mtu, rl_error_t *err)
   ifr = (struct ifreq){ .ifr_name = NET_TAP_NAME };
   ifr.ifr_mtu = (int)(mtu ? mtu : NET_MTU);
   if (ioctl (s, SIOCSIFMTU, &ifr) < 0)
+    goto fail;
+  /* A fixed MAC address: libslirp remembers the container's from its ARP
+   * table, and a restarted container (a new tap) must still be reached. */
+  what = "set the MAC address";
+  ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+  memcpy (ifr.ifr_hwaddr.sa_data, (const char[]){ 0x02, 0x00, 0x0a, 0x00, 0x02, 0x64 }, 6);
+  if (ioctl (s, SIOCSIFHWADDR, &ifr) < 0)
     goto fail;
   what = "set the address";
   set_sin (&ifr.ifr_addr, NET_CTR_ADDR);

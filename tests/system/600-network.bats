@@ -316,3 +316,27 @@ while True:
 	rl run --rm --network slirp:allow_host_loopback=true bb sh -c "timeout 3 tftp -g -r x -l /tmp/x 10.0.2.2 $port" >/dev/null 2>&1 || true
 	[ -s "$RL_TEST_DIR/udp.got" ] || fail "with allow_host_loopback=true the datagram did not arrive"
 }
+
+@test "a published port keeps working across --restart (a new tap each time)" {
+	local port i first second
+	port=$(free_port)
+	rl run -d --name rs --restart always -p "127.0.0.1:$port:80" bb \
+		sh -c 'mkdir -p /w; cat /proc/sys/kernel/random/uuid >/w/index.html; httpd -p 80 -h /w; sleep 1' >/dev/null
+	first=$(fetch "http://127.0.0.1:$port/")
+	[ -n "$first" ] || fail "no answer before the restart"
+	for ((i = 0; i < 200; i++)); do
+		second=$(curl -sf --max-time 2 "http://127.0.0.1:$port/" || true)
+		[ -n "$second" ] && [ "$second" != "$first" ] && break
+		sleep 0.05
+	done
+	[ -n "$second" ] && [ "$second" != "$first" ] || fail "no answer from the restarted container"
+}
+
+@test "IPv6: an fd00::/64 address by router advertisement; enable_ipv6=false: none" {
+	run_rl run --rm bb sh -c 'for i in $(seq 100); do ip -6 addr show tap0 | grep -q "inet6 fd00:" && break; sleep 0.1; done; ip -6 addr show tap0 | grep -o "inet6 fd00:[^/]*/64"'
+	assert_status 0
+	assert_match '^inet6 fd00:'
+	run_rl run --rm --network slirp:enable_ipv6=false bb sh -c 'sleep 1; ip -6 addr show tap0 | grep -c "inet6 fd00:" || true'
+	assert_status 0
+	assert_output 0
+}
