@@ -3,9 +3,10 @@
 # host -> container and container -> host (-R), the server in the container
 # and the client on the host's 127.0.0.1, all at MTU 65520, for
 #
-#   rl         rl run -p (libslirp in rl's monitor)
-#   slirp4netns  podman --network slirp4netns:port_handler=slirp4netns,mtu=65520
-#   pasta      podman --network pasta:--mtu,65520
+#   rl           rl run -p (libslirp in rl's monitor)
+#   slirp4netns  slirp4netns --mtu=65520 --disable-host-loopback and its
+#                add_hostfwd (Podman's port_handler=slirp4netns)
+#   pasta        pasta -m 65520 -t (Podman's --network pasta)
 #
 # in Gbit/s with the ratio rl/peer, then rl's start-up with and without the
 # slirp network (`rl run --rm IMG true`, mean of hyperfine or of a loop).
@@ -14,9 +15,9 @@
 #   bash tests/bench/net.sh [-t SECONDS] [RL_BINARY]
 #
 # Needs iperf3 on the host (Debian: iperf3; it is copied with its libraries
-# into the test image), and podman (with slirp4netns, passt) for the peers;
-# a peer that is missing or fails is skipped with a note.  Run it as the user
-# to measure (rootless: one with a subuid range for podman).
+# into the test image), slirp4netns and passt for the peers (a peer that is
+# missing or fails is skipped with a note).  Run it as the unprivileged user
+# to measure.
 set -euo pipefail
 
 secs=5
@@ -39,10 +40,9 @@ command -v iperf3 >/dev/null || { echo "net: iperf3 is not installed (Debian: ip
 work=$(mktemp -d /tmp/rlnet.XXXXXX)
 cleanup() {
 	"$rl_bin" rm -af >/dev/null 2>&1 || true
-	if [ -n "${pod_root:-}" ]; then
-		pod rm -af -t 0 >/dev/null 2>&1 || true
-		pod unshare rm -rf "$pod_root" >/dev/null 2>&1 || true
-	fi
+	"$rl_bin" rmi -af >/dev/null 2>&1 || true
+	# The peers' processes (started here, in the background).
+	jobs -p | xargs -r kill 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,14 +66,20 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# gbits PORT [-R]: iperf3's receiver throughput in Gbit/s.
+# gbits PORT [-R]: iperf3's receiver throughput in Gbit/s, the median of
+# three runs (a loaded 2-core machine varies a lot from run to run).
 gbits() {
-	local i out
-	for ((i = 0; i < 50; i++)); do
-		out=$(iperf3 -c 127.0.0.1 -p "$1" -t "$secs" -J ${2:-} 2>/dev/null) && break
-		sleep 0.2
+	local i r out all=()
+	for ((r = 0; r < 3; r++)); do
+		for ((i = 0; i < 50; i++)); do
+			out=$(iperf3 -c 127.0.0.1 -p "$1" -t "$secs" -J ${2:-} 2>/dev/null |
+				python3 -c 'import json, sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))' 2>/dev/null) && break
+			sleep 0.2
+		done
+		[ -n "$out" ] && all+=("$out")
 	done
-	python3 -c 'import json, sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))' <<<"$out"
+	[ ${#all[@]} -gt 0 ] || return 1
+	printf '%s\n' "${all[@]}" | sort -n | sed -n "$(((${#all[@]} + 1) / 2))p"
 }
 
 declare -A up down
@@ -89,25 +95,38 @@ measure() { # NAME START-COMMAND... (gets the port as $PORT)
 	down[$name]=$(gbits "$port" -R || echo "-")
 }
 
-echo "iperf3 through a published port, $secs s each, MTU 65520:"
+echo "iperf3 through a published port, median of 3 runs of $secs s, MTU 65520:"
 measure rl '"$rl_bin" run -d --name ip3 -p 127.0.0.1:$PORT:5201 iperf iperf3 -s'
 
-pod_root=
-if command -v podman >/dev/null; then
-	pod_root=$work/podman
-	pod_run=$(mktemp -d /tmp/rlnetpod.XXXXXX)
-	pod() {
-		XDG_RUNTIME_DIR=$pod_run podman --root "$pod_root" --runroot "$pod_run/r" \
-			--storage-driver overlay --cgroup-manager cgroupfs --events-backend file "$@"
+# The peers as Podman runs them (its slirp4netns port_handler=slirp4netns
+# and pasta), started directly: the same programs and options, without
+# Podman's own layers (which on some machines cannot run at all).
+if command -v slirp4netns >/dev/null; then
+	s4_start() {
+		local pidf=$work/s4.pid
+		unshare --user --map-root-user --net --fork sh -c "echo \$\$ >$pidf; exec iperf3 -s -p 5201" \
+			>/dev/null 2>&1 &
+		for ((i = 0; i < 50; i++)); do [ -s "$pidf" ] && break; sleep 0.1; done
+		slirp4netns --configure --mtu=65520 --disable-host-loopback --api-socket "$work/s4.api" \
+			"$(cat "$pidf")" tap0 >"$work/s4.log" 2>&1 &
+		for ((i = 0; i < 50; i++)); do [ -S "$work/s4.api" ] && break; sleep 0.1; done
+		python3 -c '
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(json.dumps({"execute": "add_hostfwd", "arguments": {"proto": "tcp",
+    "host_addr": "127.0.0.1", "host_port": int(sys.argv[2]), "guest_port": 5201}}).encode())
+r = json.loads(s.recv(4096))
+sys.exit("add_hostfwd: %s" % r if "error" in r else 0)' "$work/s4.api" "$PORT"
 	}
-	if pod import "$work/iperf.tar" localhost/iperf >/dev/null 2>&1; then
-		command -v slirp4netns >/dev/null &&
-			measure slirp4netns 'pod run -d --name s4 --network slirp4netns:port_handler=slirp4netns,mtu=65520 -p 127.0.0.1:$PORT:5201 localhost/iperf iperf3 -s'
-		command -v pasta >/dev/null &&
-			measure pasta 'pod run -d --name pa --network pasta:--mtu,65520 -p 127.0.0.1:$PORT:5201 localhost/iperf iperf3 -s'
-	else
-		echo "  podman: skipped (podman import failed)"
-	fi
+	measure slirp4netns s4_start
+else
+	echo "  slirp4netns: skipped (not installed)"
+fi
+if command -v pasta >/dev/null; then
+	measure pasta 'pasta --config-net -m 65520 -t 127.0.0.1/$PORT:5201 -u none -T none -U none -f -- iperf3 -s -p 5201 >"$work/pasta.log" 2>&1 &'
+else
+	echo "  pasta: skipped (not installed; Debian: passt)"
 fi
 
 printf '  %-12s %14s %14s\n' "" "host->ctr" "ctr->host"
