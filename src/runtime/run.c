@@ -1698,6 +1698,27 @@ clone_joined (unsigned long flags, int netfd, bool *mapped, rl_error_t *err)
   return r.pid;
 }
 
+/* Does the user namespace of pid map one uid only? */
+static bool
+joined_single_map (pid_t pid)
+{
+  char path[64];
+  cleanup_free char *map = NULL;
+  unsigned long a, b, count, total = 0;
+  rl_error_t e = NULL;
+  const char *p;
+
+  snprintf (path, sizeof path, "/proc/%d/uid_map", pid);
+  if (read_file_at (AT_FDCWD, path, 65536, &map, NULL, &e) < 0)
+    {
+      rl_error_free (&e);
+      return false;
+    }
+  for (p = map; p && sscanf (p, "%lu %lu %lu", &a, &b, &count) == 3; p = strchr (p + 1, '\n'))
+    total += count;
+  return total == 1;
+}
+
 /* Clone the child, write its maps, let it go.  On success the container
  * is starting and mo->pid is its PID 1. */
 static int
@@ -1767,6 +1788,10 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
       *userns_fd = open (path, O_RDONLY | O_CLOEXEC);
     }
   go.mode = x->m.mode;
+  /* Joined a user namespace of another's (ns:PATH, say `unshare -rn`)
+   * that maps one id only: the child lives with that. */
+  if (mapped && x->m.mode == IDMAP_SUBID && joined_single_map (mo->pid))
+    go.mode = IDMAP_SINGLE;
   if (spec->tty && !mo->detached && ioctl (0, TIOCGWINSZ, &go.ws) == 0)
     go.have_winsize = true;
   *started = now_ns ();

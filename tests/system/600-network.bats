@@ -340,3 +340,23 @@ while True:
 	assert_status 0
 	assert_output 0
 }
+
+@test "--network ns:PATH joins the network namespace at PATH" {
+	command -v unshare >/dev/null || skip "no unshare"
+	unshare -rn sleep 60 &
+	HOST_SERVER_PID=$!
+	local want i
+	for ((i = 0; i < 100; i++)); do
+		want=$(readlink "/proc/$HOST_SERVER_PID/ns/net")
+		[ -n "$want" ] && [ "$want" != "$(readlink /proc/self/ns/net)" ] && break
+		sleep 0.05
+	done
+	run_rl run --rm --network "ns:/proc/$HOST_SERVER_PID/ns/net" bb sh -c 'readlink /proc/self/ns/net; ls /sys/class/net'
+	assert_status 0
+	assert_line "$want"
+	assert_line lo
+	refute_line tap0
+	run_rl run --rm --network ns:/nonexistent/net bb true
+	assert_rl_error
+	assert_match "/nonexistent/net" "$stderr"
+}
