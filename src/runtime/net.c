@@ -6,6 +6,7 @@
 #include "config.h"
 #include "runtime/net.h"
 #include "runtime/container.h"
+#include "util/dl.h"
 #include "util/fs.h"
 #include "util/util.h"
 
@@ -359,7 +360,14 @@ net_start (const struct run_spec *s, char *const *exposed, struct rl_net **out, 
 {
   struct rl_net *n = xmalloc0 (sizeof *n);
   unsigned mtu = s->net_mtu ? s->net_mtu : NET_MTU;
-  SlirpConfig cfg = {
+  SlirpConfig cfg;
+
+  if (dl_need_slirp (err) < 0)
+    {
+      free (n);
+      return -1;
+    }
+  cfg = (SlirpConfig){
     .version = 4,
     .in_enabled = true,
     .in6_enabled = s->net_ipv6,
