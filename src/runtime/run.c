@@ -145,16 +145,15 @@ host_file (const char *path)
   return text;
 }
 
+/* Append fmt, formatted with up to two strings, to the text *out. */
 static void
 append (char **out, const char *fmt, const char *a, const char *b)
 {
-  char *o = xasprintf ("%s", *out);
-  char *line = xasprintf (fmt, a, b);
+  cleanup_free char *line = xasprintf (fmt, a, b);
+  char *o = xasprintf ("%s%s", *out, line);
 
   free (*out);
-  *out = xasprintf ("%s%s", o, line);
-  free (o);
-  free (line);
+  *out = o;
 }
 
 /* The container's resolv.conf.  Nameservers: --dns, else slirp's forwarder
@@ -2017,7 +2016,6 @@ static void __attribute__ ((noreturn)) detached_monitor (struct run_ctx *x, stru
   if (ctrlog_open (&mo->log, x->ctrfd, s->log_max_size, s->log_max_files, &err) < 0)
     goto fail;
   {
-    cleanup_free char *path = NULL;
     cleanup_close int dfd = -1;
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
