@@ -38,11 +38,17 @@ rl_bin=${1:-$repo/rl}
 command -v iperf3 >/dev/null || { echo "net: iperf3 is not installed (Debian: iperf3)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/rlnet.XXXXXX)
+bg_pids=()
 cleanup() {
 	"$rl_bin" rm -af >/dev/null 2>&1 || true
 	"$rl_bin" rmi -af >/dev/null 2>&1 || true
-	# The peers' processes (started here, in the background).
-	jobs -p | xargs -r kill 2>/dev/null || true
+	# The peers' processes (started here, in the background) and what they
+	# started (iperf3 in their namespaces).
+	local p
+	for p in "${bg_pids[@]}"; do
+		pkill -P "$p" 2>/dev/null || true
+		kill "$p" 2>/dev/null || true
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -106,9 +112,12 @@ if command -v slirp4netns >/dev/null; then
 		local pidf=$work/s4.pid
 		unshare --user --map-root-user --net --fork sh -c "echo \$\$ >$pidf; exec iperf3 -s -p 5201" \
 			>/dev/null 2>&1 &
+		bg_pids+=($!)
 		for ((i = 0; i < 50; i++)); do [ -s "$pidf" ] && break; sleep 0.1; done
+		bg_pids+=("$(cat "$pidf")")
 		slirp4netns --configure --mtu=65520 --disable-host-loopback --api-socket "$work/s4.api" \
 			"$(cat "$pidf")" tap0 >"$work/s4.log" 2>&1 &
+		bg_pids+=($!)
 		for ((i = 0; i < 50; i++)); do [ -S "$work/s4.api" ] && break; sleep 0.1; done
 		python3 -c '
 import json, socket, sys
@@ -124,7 +133,7 @@ else
 	echo "  slirp4netns: skipped (not installed)"
 fi
 if command -v pasta >/dev/null; then
-	measure pasta 'pasta --config-net -m 65520 -t 127.0.0.1/$PORT:5201 -u none -T none -U none -f -- iperf3 -s -p 5201 >"$work/pasta.log" 2>&1 &'
+	measure pasta 'pasta --config-net -m 65520 -t 127.0.0.1/$PORT:5201 -u none -T none -U none -f -- iperf3 -s -p 5201 >"$work/pasta.log" 2>&1 & bg_pids+=($!)'
 else
 	echo "  pasta: skipped (not installed; Debian: passt)"
 fi
