@@ -3,6 +3,7 @@
 #include "cmd/cmd.h"
 #include "image/image.h"
 #include "runtime/container.h"
+#include "runtime/net.h"
 #include "runtime/ctrlog.h"
 #include "runtime/runspec.h"
 #include "util/gotmpl.h"
@@ -235,7 +236,10 @@ container_inspect_json (struct rl_store *st, const char *id, yajl_gen g, rl_erro
   jg_kstr (g, "Name", restart_name (spec.restart));
   jg_kint (g, "MaximumRetryCount", spec.restart == RESTART_ON_FAILURE ? spec.restart_max : 0);
   yajl_gen_map_close (g);
-  jg_kstr (g, "NetworkMode", spec.network == NETWORK_HOST ? "host" : "none");
+  {
+    cleanup_free char *net = network_mode_name (&spec);
+    jg_kstr (g, "NetworkMode", net);
+  }
   jg_kbool (g, "Privileged", spec.privileged);
   jg_kstrv_or_empty (g, "CapAdd", spec.cap_add);
   jg_kstrv_or_empty (g, "CapDrop", spec.cap_drop);
@@ -267,10 +271,52 @@ container_inspect_json (struct rl_store *st, const char *id, yajl_gen g, rl_erro
   yajl_gen_map_open (g);
   jg_key (g, "Ports");
   yajl_gen_map_open (g);
+  {
+    /* Docker's shape: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}, ...]} */
+    rl_error_t pe = NULL;
+    cleanup_free char *ports = net_published_ports (st, id, &pe);
+    cleanup_strv char **lines = NULL;
+    char *line, *save = NULL;
+
+    rl_error_free (&pe);
+    for (line = ports ? strtok_r (ports, "\n", &save) : NULL; line;
+         line = strtok_r (NULL, "\n", &save))
+      strv_add (&lines, line);
+    for (size_t i = 0; lines && lines[i]; i++)
+      {
+        size_t klen = strcspn (lines[i], " ");
+        bool seen = false;
+        for (size_t j = 0; j < i; j++)
+          seen |= strncmp (lines[j], lines[i], klen + 1) == 0;
+        if (seen)
+          continue;
+        {
+          cleanup_free char *key = xstrndup (lines[i], klen);
+          jg_key (g, key);
+        }
+        yajl_gen_array_open (g);
+        for (size_t j = i; lines[j]; j++)
+          {
+            char ip[64], host[8];
+            if (j > i && strncmp (lines[j], lines[i], klen + 1) != 0)
+              continue;
+            if (sscanf (lines[j] + klen + 1, "%63s %7s", ip, host) != 2)
+              continue;
+            yajl_gen_map_open (g);
+            jg_kstr (g, "HostIp", ip);
+            jg_kstr (g, "HostPort", host);
+            yajl_gen_map_close (g);
+          }
+        yajl_gen_array_close (g);
+      }
+  }
   yajl_gen_map_close (g);
-  jg_kstr (g, "IPAddress", "");
-  jg_kint (g, "IPPrefixLen", 0);
-  jg_kstr (g, "Gateway", "");
+  {
+    bool slirp = spec.network == NETWORK_SLIRP && s.status == CTR_RUNNING;
+    jg_kstr (g, "IPAddress", slirp ? NET_CTR_ADDR : "");
+    jg_kint (g, "IPPrefixLen", slirp ? 24 : 0);
+    jg_kstr (g, "Gateway", slirp ? NET_GATEWAY : "");
+  }
   jg_kstr (g, "MacAddress", "");
   jg_key (g, "Networks");
   yajl_gen_map_open (g);

@@ -5,6 +5,7 @@
 #include "cmd/cmd.h"
 #include "image/image.h"
 #include "runtime/container.h"
+#include "runtime/net.h"
 #include "runtime/pty.h"
 #include "runtime/run.h"
 #include "runtime/runspec.h"
@@ -618,7 +619,7 @@ cmd_unpause (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
 static const struct rl_cmd_spec port_cmd = {
   .name = "port",
   .usage = "CONTAINER [PRIVATE_PORT[/PROTO]]",
-  .summary = "List a container's published ports (none until rl has a network of its own)",
+  .summary = "List a container's published ports",
   .opts = no_opts,
   .example = "rl port web",
   .interspersed = true,
@@ -630,7 +631,10 @@ cmd_port (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   cleanup_store struct rl_store st = { .rootfd = -1, .runfd = -1, .lockfd = -1 };
   cleanup_strv char **args = NULL;
   cleanup_free char *id = NULL;
-  bool help = false;
+  cleanup_free char *text = NULL;
+  cleanup_free char *want = NULL;
+  bool help = false, found = false;
+  char *line, *save = NULL;
 
   if (parse_ctr_args (&port_cmd, argc, argv, no_opt, NULL, &args, &help, NULL, err) < 0)
     return -1;
@@ -638,10 +642,34 @@ cmd_port (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
     return 0;
   if (args[1] && args[2])
     return rl_error (err, 0, "port: too many arguments (see `rl port --help`)");
+  if (args[1])
+    {
+      unsigned port;
+      bool udp;
+      if (!net_parse_exposed (args[1], &port, &udp))
+        return rl_error (err, 0, "port: `%s` is not a port (80 or 80/tcp or 53/udp)", args[1]);
+      want = xasprintf ("%u/%s", port, udp ? "udp" : "tcp");
+    }
   if (store_open (&st, g, err) < 0 || container_resolve (&st, args[0], &id, err) < 0)
     return rl_error_wrap (err, "port %s", args[0]);
-  /* --network none and host publish nothing. */
-  if (args[1])
+  text = net_published_ports (&st, id, err);
+  if (text == NULL)
+    return rl_error_wrap (err, "port %s", args[0]);
+  for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char proto[16], ip[64];
+      unsigned host;
+      if (sscanf (line, "%15s %63s %u", proto, ip, &host) != 3)
+        continue;
+      if (want && strcmp (want, proto) != 0)
+        continue;
+      found = true;
+      if (want)
+        printf ("%s:%u\n", ip, host);
+      else
+        printf ("%s -> %s:%u\n", proto, ip, host);
+    }
+  if (want && !found)
     return rl_error (err, 0, "port %s: no public port for `%s` is published", args[0], args[1]);
   return 0;
 }

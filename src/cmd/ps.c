@@ -387,7 +387,10 @@ ps_row_data (struct rl_store *st, const struct rl_container *c, const struct con
   for (size_t i = 0; i < spec.n_mounts; i++)
     jg_str (g, spec.mounts[i].target);
   yajl_gen_array_close (g);
-  jg_kstr (g, "Networks", spec.network == NETWORK_HOST ? "host" : "none");
+  {
+    cleanup_free char *net = network_mode_name (&spec);
+    jg_kstr (g, "Networks", net);
+  }
   jg_kstr (g, "Ports", "");
   jg_kstr (g, "Size", size ? size : "");
   jg_kint (g, "Pid", s->pid);

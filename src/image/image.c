@@ -25,6 +25,7 @@ image_config_clear (struct rl_image_config *c)
   free (c->workdir);
   free (c->user);
   free (c->stop_signal);
+  strv_free (c->exposed);
   memset (c, 0, sizeof *c);
 }
 
@@ -78,6 +79,13 @@ image_config_parse (const char *json, const char *what, struct rl_image_config *
   c->workdir = dup_nonempty (json_get_str (cfg, "WorkingDir"));
   c->user = dup_nonempty (json_get_str (cfg, "User"));
   c->stop_signal = dup_nonempty (json_get_str (cfg, "StopSignal"));
+  {
+    /* {"80/tcp": {}, ...}: the keys */
+    yajl_val ports = json_get (cfg, "ExposedPorts");
+    if (ports && YAJL_IS_OBJECT (ports))
+      for (size_t i = 0; i < ports->u.object.len; i++)
+        strv_add (&c->exposed, ports->u.object.keys[i]);
+  }
   return 0;
 }
 

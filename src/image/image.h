@@ -27,6 +27,7 @@ struct rl_image_config
   char *workdir;
   char *user;
   char *stop_signal;
+  char **exposed; /* ExposedPorts' keys: "80/tcp" */
 };
 
 struct rl_image

@@ -505,10 +505,11 @@ mounts_plan (const struct mounts_spec *spec, size_t *n, char ***store)
           (struct mount_op){ OP_SYSFS, NULL, "/sys", .readonly = true, .nosuid = true,
                              .nodev = true, .noexec = true, .fresh = spec->netns, .own = true });
   for (size_t i = 0; i < ARRAY_SIZE (etc_files); i++)
-    add_op (&ops, n,
-            (struct mount_op){ OP_BIND,
-                               keep (store, xasprintf ("%s/%s", spec->etcdir, etc_files[i])),
-                               keep (store, xasprintf ("/etc/%s", etc_files[i])), .own = true });
+    if (!spec->no_hosts || strcmp (etc_files[i], "hosts") != 0)
+      add_op (&ops, n,
+              (struct mount_op){ OP_BIND,
+                                 keep (store, xasprintf ("%s/%s", spec->etcdir, etc_files[i])),
+                                 keep (store, xasprintf ("/etc/%s", etc_files[i])), .own = true });
   for (size_t i = 0; i < spec->n_devices; i++)
     add_op (&ops, n,
             (struct mount_op){ OP_BIND, spec->devices[i].host, spec->devices[i].ctr,

@@ -74,6 +74,7 @@ struct mounts_spec
   bool netns;         /* own network namespace: a fresh sysfs works */
   bool gid5_mapped;   /* devpts gid=5 (tty) only when that gid exists */
   const char *etcdir; /* holds the generated hostname, hosts, resolv.conf */
+  bool no_hosts;      /* --no-hosts: the image's /etc/hosts stays */
   const struct rl_mount *user;
   size_t n_user;
   const struct rl_device *devices; /* --device and --privileged's (checked by the caller) */

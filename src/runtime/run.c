@@ -9,6 +9,7 @@
  *   parent -> child  struct go_msg: the maps are written, go on
  *   child -> parent  'D' driver      the root file system is mounted
  *                    'T' + fd        the pty master (-t)
+ *                    'N' + fd        the tap device (--network slirp)
  *                    'E' NNN text    setup or exec failed, exit status NNN
  * The child's end is close-on-exec: end of file means the command runs. */
 #include "config.h"
@@ -19,6 +20,7 @@
 #include "runtime/ctrlog.h"
 #include "runtime/idmap.h"
 #include "runtime/mounts.h"
+#include "runtime/net.h"
 #include "runtime/pty.h"
 #include "runtime/seccomp.h"
 #include "runtime/userdb.h"
@@ -145,45 +147,95 @@ host_file (const char *path)
   return text;
 }
 
-/* The host's resolv.conf; in a network namespace of its own the container
- * cannot reach a resolver on the host's loopback, so those lines go (and
- * public resolvers stand in when nothing is left), as Docker does. */
+/* Append fmt, formatted with up to two strings, to the text *out. */
+static void
+append (char **out, const char *fmt, const char *a, const char *b)
+{
+  cleanup_free char *line = xasprintf (fmt, a, b);
+  char *o = xasprintf ("%s%s", *out, line);
+
+  free (*out);
+  *out = o;
+}
+
+/* The container's resolv.conf.  Nameservers: --dns, else slirp's forwarder
+ * (which asks the host's resolvers, even one on the host's loopback), else
+ * the host's: all of them with the host's network, else those a container
+ * can reach (not on the host's loopback; public resolvers stand in when
+ * nothing is left, as Docker does).  search and options: the host's unless
+ * --dns-search / --dns-option replace them. */
 static char *
-resolv_conf (bool host_network)
+resolv_conf (const struct run_spec *s)
 {
   cleanup_free char *host = host_file ("/etc/resolv.conf");
   char *out = xstrdup ("");
   bool have_ns = false;
   char *line, *save = NULL;
 
-  if (host && host_network)
-    {
-      free (out);
-      return steal_pointer (&host);
-    }
   for (line = host ? strtok_r (host, "\n", &save) : NULL; line; line = strtok_r (NULL, "\n", &save))
     {
-      char *o;
       if (str_has_prefix (line, "nameserver"))
         {
           const char *a = line + strlen ("nameserver");
           while (*a == ' ' || *a == '\t')
             a++;
-          if (str_has_prefix (a, "127.") || strcmp (a, "::1") == 0)
+          if (s->dns || s->network == NETWORK_SLIRP)
+            continue;
+          if (s->network != NETWORK_HOST && (str_has_prefix (a, "127.") || strcmp (a, "::1") == 0))
             continue;
           have_ns = true;
         }
-      o = xasprintf ("%s%s\n", out, line);
-      free (out);
-      out = o;
+      else if ((s->dns_search
+                && (str_has_prefix (line, "search") || str_has_prefix (line, "domain")))
+               || (s->dns_option && str_has_prefix (line, "options")))
+        continue;
+      append (&out, "%s\n", line, NULL);
     }
-  if (!have_ns)
+  for (size_t i = 0; s->dns && s->dns[i]; i++)
+    append (&out, "nameserver %s\n", s->dns[i], NULL);
+  if (s->dns == NULL && s->network == NETWORK_SLIRP)
+    append (&out, "nameserver %s\n", NET_DNS, NULL);
+  else if (s->dns == NULL && !have_ns)
+    append (&out, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n", NULL, NULL);
+  if (s->dns_search)
     {
-      char *o = xasprintf ("%snameserver 8.8.8.8\nnameserver 8.8.4.4\n", out);
-      free (out);
-      out = o;
+      append (&out, "search", NULL, NULL);
+      for (size_t i = 0; s->dns_search[i]; i++)
+        append (&out, " %s", s->dns_search[i], NULL);
+      append (&out, "\n", NULL, NULL);
+    }
+  if (s->dns_option)
+    {
+      append (&out, "options", NULL, NULL);
+      for (size_t i = 0; s->dns_option[i]; i++)
+        append (&out, " %s", s->dns_option[i], NULL);
+      append (&out, "\n", NULL, NULL);
     }
   return out;
+}
+
+/* The container's /etc/hosts: the host's with the host's network, else
+ * localhost and the container's own name (at its slirp address); then
+ * host.containers.internal when the host's loopback is reachable, and
+ * --add-host's lines. */
+static char *
+hosts_file (const struct run_spec *s, const char *hostname)
+{
+  char *hosts = s->network == NETWORK_HOST ? host_file ("/etc/hosts") : NULL;
+
+  if (hosts == NULL)
+    hosts = xasprintf ("127.0.0.1\tlocalhost localhost.localdomain\n"
+                       "::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n"
+                       "%s\t%s\n",
+                       s->network == NETWORK_SLIRP ? NET_CTR_ADDR : "127.0.1.1", hostname);
+  if (s->network == NETWORK_SLIRP && s->net_host_loopback)
+    append (&hosts, "%s\thost.containers.internal host.docker.internal\n", NET_GATEWAY, NULL);
+  for (size_t i = 0; s->add_hosts && s->add_hosts[i]; i++)
+    {
+      cleanup_free char *name = xstrndup (s->add_hosts[i], strcspn (s->add_hosts[i], " "));
+      append (&hosts, "%s\t%s\n", strchr (s->add_hosts[i], ' ') + 1, name);
+    }
+  return hosts;
 }
 
 /* Into dir, the scratch of the container's own mount namespace. */
@@ -192,39 +244,15 @@ write_etc_files (struct run_ctx *x, const char *dir, rl_error_t *err)
 {
   cleanup_close int dfd = -1;
   cleanup_free char *hostname = xasprintf ("%s\n", x->hostname);
-  cleanup_free char *hosts = NULL;
-  cleanup_free char *resolv = resolv_conf (x->spec->network == NETWORK_HOST);
+  cleanup_free char *hosts = hosts_file (x->spec, x->hostname);
+  cleanup_free char *resolv = resolv_conf (x->spec);
 
-  if (x->spec->network == NETWORK_HOST)
-    hosts = host_file ("/etc/hosts");
-  if (hosts == NULL)
-    hosts = xasprintf ("127.0.0.1\tlocalhost localhost.localdomain\n"
-                       "::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n"
-                       "127.0.1.1\t%s\n",
-                       x->hostname);
   dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
     return rl_error (err, errno, "open `%s`", dir);
   if (write_text (dfd, "hostname", hostname, err) < 0 || write_text (dfd, "hosts", hosts, err) < 0
       || write_text (dfd, "resolv.conf", resolv, err) < 0)
     return -1;
-  return 0;
-}
-
-/* A new network namespace starts with loopback down. */
-static int
-loopback_up (rl_error_t *err)
-{
-  cleanup_close int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  struct ifreq ifr = { .ifr_name = "lo" };
-
-  if (s < 0)
-    return rl_error (err, errno, "socket");
-  if (ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
-    return rl_error (err, errno, "get flags of `lo`");
-  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (ioctl (s, SIOCSIFFLAGS, &ifr) < 0)
-    return rl_error (err, errno, "bring `lo` up");
   return 0;
 }
 
@@ -461,11 +489,24 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
   snprintf (dmsg, sizeof dmsg, "D%s", driver_name (used));
   send (sock, dmsg, strlen (dmsg), MSG_NOSIGNAL);
 
-  if (s->network != NETWORK_HOST && loopback_up (&err) < 0)
+  if (s->network == NETWORK_SLIRP)
+    {
+      int tap = net_child_setup (s->net_mtu, &err);
+      if (tap < 0)
+        child_fail (sock, RL_EXIT_FAILURE, &err);
+      if (fd_send (sock, "N", 1, tap) < 0)
+        {
+          rl_error (&err, errno, "send the tap device to rl");
+          child_fail (sock, RL_EXIT_FAILURE, &err);
+        }
+      close (tap);
+    }
+  else if (s->network == NETWORK_NONE && net_loopback_up (&err) < 0)
     child_fail (sock, RL_EXIT_FAILURE, &err);
   ms = (struct mounts_spec){ .netns = s->network != NETWORK_HOST,
                              .gid5_mapped = go.mode != IDMAP_SINGLE && idmap_size (&x->m) > 5,
                              .etcdir = x->st->runroot,
+                             .no_hosts = s->no_hosts,
                              .user = s->mounts,
                              .n_user = s->n_mounts,
                              .devices = x->devices,
@@ -592,7 +633,8 @@ clone_child (unsigned long flags, int *pidfd)
   struct clone_args_v0 a = {
     .flags = flags | CLONE_PIDFD,
     .pidfd = (uint64_t)(uintptr_t)pidfd,
-    .exit_signal = SIGCHLD,
+    /* With CLONE_PARENT the kernel takes the caller's and wants 0 here. */
+    .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
   };
   pid_t pid;
 
@@ -653,6 +695,9 @@ struct monitor
   int listen_fd;
   int clients[ATTACH_MAX];
   size_t n_clients;
+  struct rl_net *net; /* --network slirp: lives across restarts */
+  struct pollfd *pv;  /* the loops' poll array */
+  size_t pv_cap;
 };
 
 static void
@@ -732,6 +777,13 @@ handle_message (struct monitor *mo, struct run_ctx *x)
       pty_relay_init (&mo->relay, mo->interactive ? 0 : -1, 1, fd);
       mo->relaying = true;
       break;
+    case 'N':
+      if (fd >= 0 && mo->net)
+        {
+          net_attach_tap (mo->net, fd);
+          fd = -1;
+        }
+      break;
     case 'E':
       if (n >= 4 && mo->fail_msg == NULL)
         {
@@ -785,14 +837,27 @@ handle_signals (struct monitor *mo)
     }
 }
 
+/* Room for k more entries in the loops' poll array. */
+static struct pollfd *
+pv_room (struct monitor *mo, size_t n, size_t k)
+{
+  if (n + k > mo->pv_cap)
+    {
+      mo->pv_cap = n + k + 16;
+      mo->pv = xrealloc (mo->pv, mo->pv_cap * sizeof *mo->pv);
+    }
+  return mo->pv;
+}
+
 static void
 monitor_loop (struct monitor *mo, struct run_ctx *x)
 {
   while (!mo->exited)
     {
-      struct pollfd p[4];
+      struct pollfd *p = pv_room (mo, 0, 4);
       size_t n = 0, relay_at = 0, relay_n = 0;
       bool sock_polled = false;
+      int timeout = -1, r;
 
       p[n++] = (struct pollfd){ .fd = mo->sigfd, .events = POLLIN };
       if (mo->sock >= 0)
@@ -806,7 +871,15 @@ monitor_loop (struct monitor *mo, struct run_ctx *x)
           relay_n = pty_relay_pollfds (&mo->relay, p + n);
           n += relay_n;
         }
-      if (poll (p, n, -1) < 0)
+      if (mo->net)
+        {
+          net_poll_add (mo->net, &mo->pv, &n, &mo->pv_cap, &timeout);
+          p = mo->pv;
+        }
+      r = poll (p, n, timeout);
+      if (mo->net)
+        net_poll_handle (mo->net, p, r < 0);
+      if (r < 0)
         {
           if (errno == EINTR)
             continue;
@@ -1040,10 +1113,11 @@ detached_loop (struct monitor *mo, struct run_ctx *x)
 
   for (;;)
     {
-      struct pollfd p[6 + ATTACH_MAX];
+      struct pollfd *p = pv_room (mo, 0, 6 + ATTACH_MAX);
       int at_sig, at_sock = -1, at_out = -1, at_err = -1, at_master = -1, at_listen = -1;
       size_t n = 0, at_clients, nc;
-      int r;
+      bool net_polled = false;
+      int r, timeout = mo->exited ? 1000 : -1;
 
       if (mo->exited && mo->sock < 0 && mo->out_fd < 0 && mo->err_fd < 0 && mo->master < 0)
         break;
@@ -1078,15 +1152,24 @@ detached_loop (struct monitor *mo, struct run_ctx *x)
       nc = mo->n_clients;
       for (size_t i = 0; i < nc; i++)
         p[n++] = (struct pollfd){ .fd = mo->clients[i], .events = POLLIN };
+      /* Published ports are served while the container runs. */
+      if (mo->net && !mo->exited)
+        {
+          net_poll_add (mo->net, &mo->pv, &n, &mo->pv_cap, &timeout);
+          p = mo->pv;
+          net_polled = true;
+        }
 
-      r = poll (p, n, mo->exited ? 1000 : -1);
+      r = poll (p, n, timeout);
+      if (net_polled)
+        net_poll_handle (mo->net, p, r < 0);
       if (r < 0)
         {
           if (errno == EINTR)
             continue;
           break;
         }
-      if (r == 0)
+      if (r == 0 && !net_polled)
         break;
       if (at_sock >= 0 && p[at_sock].revents)
         {
@@ -1519,6 +1602,10 @@ monitor_clear (struct monitor *mo)
   ctrlog_close (&mo->log);
   free (mo->fail_msg);
   free (mo->driver);
+  net_free (mo->net);
+  mo->net = NULL;
+  free (mo->pv);
+  mo->pv = NULL;
 }
 
 /* Detached: pipes for the container's stdout and stderr (and stdin with -i)
@@ -1581,6 +1668,163 @@ stdio_to_null (void)
   close (null);
 }
 
+/* container:NAME and ns:PATH: an fd on the network namespace to join. */
+static int
+open_join_netns (struct run_ctx *x, rl_error_t *err)
+{
+  const struct run_spec *s = x->spec;
+  int fd;
+
+  if (s->network == NETWORK_NS)
+    {
+      fd = open (s->network_target, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        return rl_error (err, errno, "--network ns:%s", s->network_target);
+      return fd;
+    }
+  {
+    cleanup_free char *id = NULL;
+    cleanup_free char *path = NULL;
+    struct container_state st = { 0 };
+
+    if (container_resolve (x->st, s->network_target, &id, err) < 0
+        || container_get_state (x->st, id, &st, err) < 0)
+      return rl_error_wrap (err, "--network container:%s", s->network_target);
+    if (st.status != CTR_RUNNING || st.pid <= 0)
+      {
+        container_state_clear (&st);
+        return rl_error (err, 0, "--network container:%s: the container is not running",
+                         s->network_target);
+      }
+    path = xasprintf ("/proc/%d/ns/net", st.pid);
+    container_state_clear (&st);
+    fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return rl_error (err, errno, "--network container:%s: open `%s`", s->network_target, path);
+    return fd;
+  }
+}
+
+#ifndef NS_GET_USERNS
+#define NS_GET_USERNS 0xb701
+#endif
+
+struct join_reply
+{
+  pid_t pid;
+  int errnum;
+  char what[64];
+};
+
+/* Clone the child into another network namespace.  Joining one needs
+ * CAP_SYS_ADMIN over it: where the caller lacks that, the helper first joins
+ * the user namespace that owns it (another container's, made by this user,
+ * with the same map) and the child is made there, its maps already
+ * written (*mapped).  A forked helper does it, so that the monitor stays
+ * where it is; the child becomes the monitor's own (CLONE_PARENT). */
+static pid_t
+clone_joined (unsigned long flags, int netfd, bool *mapped, rl_error_t *err)
+{
+  int pipefd[2];
+  struct join_reply r = { 0 };
+  pid_t helper;
+  ssize_t got;
+
+  if (pipe2 (pipefd, O_CLOEXEC) < 0)
+    return rl_error (err, errno, "pipe");
+  helper = fork ();
+  if (helper < 0)
+    {
+      close (pipefd[0]);
+      close (pipefd[1]);
+      return rl_error (err, errno, "fork");
+    }
+  if (helper == 0)
+    {
+      int userfd = ioctl (netfd, NS_GET_USERNS);
+      struct stat own, theirs;
+      int pidfd;
+
+      close (pipefd[0]);
+      r.pid = -1;
+      if (userfd < 0)
+        {
+          r.errnum = errno;
+          snprintf (r.what, sizeof r.what, "find its user namespace");
+        }
+      else if (setns (netfd, CLONE_NEWNET) == 0)
+        r.pid = 0;
+      else if (stat ("/proc/self/ns/user", &own) == 0 && fstat (userfd, &theirs) == 0
+               && own.st_ino == theirs.st_ino && own.st_dev == theirs.st_dev)
+        {
+          r.errnum = errno;
+          snprintf (r.what, sizeof r.what, "join it");
+        }
+      else if (setns (userfd, CLONE_NEWUSER) < 0 || setns (netfd, CLONE_NEWNET) < 0)
+        {
+          r.errnum = errno;
+          snprintf (r.what, sizeof r.what, "join it (and its user namespace)");
+        }
+      else
+        {
+          r.pid = 0;
+          flags &= ~(unsigned long)CLONE_NEWUSER;
+          r.errnum = -1; /* mapped */
+        }
+      if (r.pid == 0)
+        {
+          r.pid = clone_child (flags | CLONE_PARENT, &pidfd);
+          if (r.pid == 0)
+            return 0;
+          if (r.pid < 0)
+            {
+              r.errnum = errno;
+              snprintf (r.what, sizeof r.what, "create the container's namespaces");
+            }
+        }
+      if (write (pipefd[1], &r, sizeof r) != sizeof r)
+        _exit (1);
+      _exit (0);
+    }
+  close (pipefd[1]);
+  do
+    got = read (pipefd[0], &r, sizeof r);
+  while (got < 0 && errno == EINTR);
+  close (pipefd[0]);
+  while (waitpid (helper, NULL, 0) < 0 && errno == EINTR)
+    ;
+  if (got != sizeof r)
+    return rl_error (err, 0, "join the network namespace: the helper failed");
+  if (r.pid < 0)
+    {
+      r.what[sizeof r.what - 1] = '\0';
+      return rl_error (err, r.errnum > 0 ? r.errnum : 0, "join the network namespace: %s", r.what);
+    }
+  *mapped = r.errnum == -1;
+  return r.pid;
+}
+
+/* Does the user namespace of pid map one uid only? */
+static bool
+joined_single_map (pid_t pid)
+{
+  char path[64];
+  cleanup_free char *map = NULL;
+  unsigned long a, b, count, total = 0;
+  rl_error_t e = NULL;
+  const char *p;
+
+  snprintf (path, sizeof path, "/proc/%d/uid_map", pid);
+  if (read_file_at (AT_FDCWD, path, 65536, &map, NULL, &e) < 0)
+    {
+      rl_error_free (&e);
+      return false;
+    }
+  for (p = map; p && sscanf (p, "%lu %lu %lu", &a, &b, &count) == 3; p = strchr (p + 1, '\n'))
+    total += count;
+  return total == 1;
+}
+
 /* Clone the child, write its maps, let it go.  On success the container
  * is starting and mo->pid is its PID 1. */
 static int
@@ -1590,9 +1834,14 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
       = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   const struct run_spec *spec = x->spec;
   struct go_msg go = { 0 };
+  bool join = spec->network == NETWORK_CONTAINER || spec->network == NETWORK_NS;
+  bool mapped = false;
+  cleanup_close int netfd = -1;
 
-  if (spec->network != NETWORK_HOST)
+  if (spec->network == NETWORK_SLIRP || spec->network == NETWORK_NONE)
     flags |= CLONE_NEWNET;
+  if (join && (netfd = open_join_netns (x, err)) < 0)
+    return -1;
   mo->exited = false;
   mo->status = 0;
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->sock) < 0)
@@ -1601,12 +1850,25 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
     return -1;
 
   fflush (NULL);
-  mo->pid = clone_child (flags, &mo->pidfd);
+  if (join)
+    {
+      mo->pid = clone_joined (flags, netfd, &mapped, err);
+      if (mo->pid > 0)
+        mo->pidfd = syscall (SYS_pidfd_open, mo->pid, 0);
+    }
+  else
+    {
+      mo->pid = clone_child (flags, &mo->pidfd);
+      if (mo->pid < 0)
+        rl_error (err, errno, "create the container's namespaces");
+    }
   if (mo->pid < 0)
     {
-      rl_error (err, errno, "create the container's namespaces");
       if (mo->detached)
         stdio_to_null ();
+      close (x->sock[0]);
+      close (x->sock[1]);
+      x->sock[0] = x->sock[1] = -1;
       return -1;
     }
   if (mo->pid == 0)
@@ -1618,7 +1880,7 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
   mo->sock = x->sock[0];
   x->sock[0] = -1;
 
-  if (idmap_write (&x->m, mo->pid, err) < 0)
+  if (!mapped && idmap_write (&x->m, mo->pid, err) < 0)
     {
       rl_error_wrap (err, "user namespace");
       goto kill;
@@ -1632,6 +1894,10 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
       *userns_fd = open (path, O_RDONLY | O_CLOEXEC);
     }
   go.mode = x->m.mode;
+  /* Joined a user namespace of another's (ns:PATH, say `unshare -rn`)
+   * that maps one id only: the child lives with that. */
+  if (mapped && x->m.mode == IDMAP_SUBID && joined_single_map (mo->pid))
+    go.mode = IDMAP_SINGLE;
   if (spec->tty && !mo->detached && ioctl (0, TIOCGWINSZ, &go.ws) == 0)
     go.have_winsize = true;
   *started = now_ns ();
@@ -1707,6 +1973,33 @@ restart_delay (struct run_ctx *x, struct monitor *mo)
     }
 }
 
+/* The runroot's containers/ID/ports, for `rl port`: one published port a
+ * line, "80/tcp 0.0.0.0 8080" (with -P, only the monitor knows them). */
+static void
+write_ports (struct run_ctx *x, struct rl_net *net)
+{
+  size_t n;
+  const struct net_port *p = net_ports (net, &n);
+  cleanup_free char *text = xstrdup ("");
+  cleanup_free char *path = xasprintf ("%s/ports", x->rundir_rel);
+  cleanup_close int fd = -1;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      char *t = xasprintf ("%s%u/%s %s %u\n", text, p[i].ctr_port, p[i].udp ? "udp" : "tcp",
+                           p[i].host_ip, p[i].host_port);
+      free (text);
+      text = t;
+    }
+  if (mkdirat (x->st->runfd, x->rundir_rel, 0700) < 0 && errno != EEXIST)
+    return;
+  fd = openat (x->st->runfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || write_all (fd, text, strlen (text)) < 0)
+    {
+      /* Only `rl port` misses them. */
+    }
+}
+
 /* Start the container and watch it to its end, restarting it as --restart
  * says.  Returns the last exit status, or -1 with err. */
 static int
@@ -1732,6 +2025,17 @@ run_loop (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
     }
   /* A gone terminal must not kill the monitor before it records the exit. */
   signal (SIGPIPE, SIG_IGN);
+  /* The ports are bound before the container exists: one that is taken
+   * fails the run at once. */
+  if (x->spec->network == NETWORK_SLIRP)
+    {
+      if (net_start (x->spec, x->img->config.exposed, &mo->net, err) < 0)
+        {
+          finish (x, RL_EXIT_FAILURE, NULL, 0, -1, 0, false);
+          return -1;
+        }
+      write_ports (x, mo->net);
+    }
 
   for (;;)
     {
@@ -1826,7 +2130,6 @@ static void __attribute__ ((noreturn)) detached_monitor (struct run_ctx *x, stru
   if (ctrlog_open (&mo->log, x->ctrfd, s->log_max_size, s->log_max_files, &err) < 0)
     goto fail;
   {
-    cleanup_free char *path = NULL;
     cleanup_close int dfd = -1;
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
 

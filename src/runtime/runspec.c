@@ -8,6 +8,7 @@
 #include "util/opts.h"
 #include "util/util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +65,12 @@ run_spec_clear (struct run_spec *s)
   for (size_t i = 0; i < s->n_mounts; i++)
     rl_mount_clear (&s->mounts[i]);
   free (s->mounts);
+  free (s->network_target);
+  free (s->publish);
+  strv_free (s->dns);
+  strv_free (s->dns_search);
+  strv_free (s->dns_option);
+  strv_free (s->add_hosts);
   free (s->storage_driver);
   free (s->platform);
   strv_free (s->cap_add);
@@ -646,6 +653,13 @@ enum
   O_LOG_OPT,
   O_STOP_SIGNAL,
   O_STOP_TIMEOUT,
+  O_PUBLISH,
+  O_PUBLISH_ALL,
+  O_DNS,
+  O_DNS_SEARCH,
+  O_DNS_OPTION,
+  O_ADD_HOST,
+  O_NO_HOSTS,
 };
 
 static const struct rl_opt run_opts[] = {
@@ -667,8 +681,21 @@ static const struct rl_opt run_opts[] = {
     O_MOUNT },
   { "tmpfs", 0, "PATH[:OPTS]", "mount a tmpfs (OPTS as mount(8): size=64m,mode=1777,...)",
     O_TMPFS },
-  { "network", 0, "MODE", "none (the default) or host", O_NETWORK },
+  { "network", 0, "MODE",
+    "slirp[:OPTS] (the default; slirp4netns too), none, host, container:NAME or ns:PATH; "
+    "OPTS: mtu=N, allow_host_loopback=true, enable_ipv6=false",
+    O_NETWORK },
   { "net", 0, "MODE", "same as --network", O_NETWORK },
+  { "publish", 'p', "[IP:]HOSTPORT:CTRPORT[/tcp|udp]",
+    "publish a container's port (or range) on the host (slirp network)", O_PUBLISH },
+  { "publish-all", 'P', NULL, "publish the image's exposed ports on free host ports",
+    O_PUBLISH_ALL },
+  { "dns", 0, "IP", "a nameserver for the container's resolv.conf", O_DNS },
+  { "dns-search", 0, "DOMAIN", "a search domain for the container's resolv.conf", O_DNS_SEARCH },
+  { "dns-option", 0, "OPT", "an option line for the container's resolv.conf (ndots:2)",
+    O_DNS_OPTION },
+  { "add-host", 0, "NAME:IP", "add a line to the container's /etc/hosts", O_ADD_HOST },
+  { "no-hosts", 0, NULL, "keep the image's /etc/hosts (rl writes none)", O_NO_HOSTS },
   { "init", 0, NULL, "run an init as PID 1 that forwards signals and reaps zombies", O_INIT },
   { "storage-driver", 0, "DRIVER", "overlay, fuse-overlayfs or vfs (default: the first that works)",
     O_STORAGE_DRIVER },
@@ -894,6 +921,224 @@ parse_security_opt (struct run_spec *s, const char *arg, rl_error_t *err)
                    arg);
 }
 
+/* --network MODE; slirp's options as Podman's slirp4netns takes them. */
+int
+parse_network (struct run_spec *s, const char *arg, rl_error_t *err)
+{
+  const char *opts = NULL;
+
+  free (s->network_target);
+  s->network_target = NULL;
+  s->net_mtu = 0;
+  s->net_host_loopback = false;
+  s->net_ipv6 = true;
+  if (strcmp (arg, "none") == 0)
+    s->network = NETWORK_NONE;
+  else if (strcmp (arg, "host") == 0)
+    s->network = NETWORK_HOST;
+  else if (str_has_prefix (arg, "container:"))
+    {
+      if (arg[strlen ("container:")] == '\0')
+        return rl_error (err, 0, "--network `%s`: no container named", arg);
+      s->network = NETWORK_CONTAINER;
+      s->network_target = xstrdup (arg + strlen ("container:"));
+    }
+  else if (str_has_prefix (arg, "ns:"))
+    {
+      if (arg[3] != '/')
+        return rl_error (err, 0, "--network `%s`: expected ns:/ABSOLUTE/PATH", arg);
+      s->network = NETWORK_NS;
+      s->network_target = xstrdup (arg + 3);
+    }
+  else if (strcmp (arg, "slirp") == 0 || strcmp (arg, "slirp4netns") == 0)
+    s->network = NETWORK_SLIRP;
+  else if (str_has_prefix (arg, "slirp:"))
+    opts = arg + strlen ("slirp:");
+  else if (str_has_prefix (arg, "slirp4netns:"))
+    opts = arg + strlen ("slirp4netns:");
+  else
+    return rl_error (err, 0,
+                     "--network: unknown mode `%s` (slirp, none, host, container:NAME or "
+                     "ns:PATH)",
+                     arg);
+  if (opts == NULL)
+    return 0;
+  s->network = NETWORK_SLIRP;
+  {
+    cleanup_free char *copy = xstrdup (opts);
+    char *save = NULL;
+    for (char *o = strtok_r (copy, ",", &save); o; o = strtok_r (NULL, ",", &save))
+      {
+        if (str_has_prefix (o, "mtu="))
+          {
+            char *end;
+            unsigned long n;
+            errno = 0;
+            n = strtoul (o + 4, &end, 10);
+            if (errno || end == o + 4 || *end || n < 1280 || n > 65520)
+              return rl_error (err, 0, "--network `%s`: mtu must be 1280 to 65520", arg);
+            s->net_mtu = (unsigned)n;
+          }
+        else if (str_has_prefix (o, "allow_host_loopback="))
+          {
+            if (bool_value ("allow_host_loopback", o + strlen ("allow_host_loopback="),
+                            &s->net_host_loopback, err)
+                < 0)
+              return rl_error_wrap (err, "--network");
+          }
+        else if (str_has_prefix (o, "enable_ipv6="))
+          {
+            if (bool_value ("enable_ipv6", o + strlen ("enable_ipv6="), &s->net_ipv6, err) < 0)
+              return rl_error_wrap (err, "--network");
+          }
+        else
+          return rl_error (err, 0,
+                           "--network: unknown slirp option `%s` (mtu=N, "
+                           "allow_host_loopback=true|false, enable_ipv6=true|false)",
+                           o);
+      }
+  }
+  return 0;
+}
+
+char *
+network_mode_name (const struct run_spec *s)
+{
+  switch (s->network)
+    {
+    case NETWORK_SLIRP:
+      return xstrdup ("slirp4netns");
+    case NETWORK_NONE:
+      return xstrdup ("none");
+    case NETWORK_HOST:
+      return xstrdup ("host");
+    case NETWORK_CONTAINER:
+      return xasprintf ("container:%s", s->network_target);
+    case NETWORK_NS:
+      return xasprintf ("ns:%s", s->network_target);
+    }
+  return xstrdup ("none");
+}
+
+static bool
+parse_port_range (const char *s, size_t len, unsigned *lo, unsigned *hi)
+{
+  char buf[32];
+  char *end, *dash;
+  unsigned long a, b;
+
+  if (len == 0 || len >= sizeof buf)
+    return false;
+  memcpy (buf, s, len);
+  buf[len] = '\0';
+  if (!isdigit ((unsigned char)buf[0]))
+    return false;
+  a = strtoul (buf, &end, 10);
+  b = a;
+  dash = end;
+  if (*dash == '-')
+    {
+      if (!isdigit ((unsigned char)dash[1]))
+        return false;
+      b = strtoul (dash + 1, &end, 10);
+    }
+  if (*end != '\0' || a < 1 || b > 65535 || b < a)
+    return false;
+  *lo = (unsigned)a;
+  *hi = (unsigned)b;
+  return true;
+}
+
+/* [IP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp]; a missing host port is a
+ * free one, as with Docker. */
+int
+parse_publish (struct run_spec *s, const char *arg, rl_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (arg);
+  char *proto = strchr (copy, '/');
+  char *parts[3] = { NULL, NULL, NULL };
+  size_t n = 0;
+  const char *ip = "0.0.0.0";
+  unsigned hlo = 0, hhi = 0, clo, chi;
+  bool udp = false;
+  struct in_addr a;
+
+  if (proto)
+    {
+      *proto++ = '\0';
+      if (strcmp (proto, "udp") == 0)
+        udp = true;
+      else if (strcmp (proto, "tcp") != 0)
+        return rl_error (err, 0, "--publish `%s`: unknown protocol `%s` (tcp or udp)", arg, proto);
+    }
+  for (char *p = copy, *c; n < 3; p = c + 1)
+    {
+      parts[n++] = p;
+      c = strchr (p, ':');
+      if (c == NULL)
+        break;
+      *c = '\0';
+      if (n == 3)
+        return rl_error (err, 0, "--publish `%s`: expected [IP:]HOSTPORT:CTRPORT[/tcp|udp]", arg);
+    }
+  if (n == 3)
+    {
+      if (*parts[0] && inet_pton (AF_INET, parts[0], &a) != 1)
+        return rl_error (err, 0, "--publish `%s`: `%s` is not an IPv4 address", arg, parts[0]);
+      if (*parts[0])
+        ip = parts[0];
+    }
+  if (!parse_port_range (parts[n - 1], strlen (parts[n - 1]), &clo, &chi))
+    return rl_error (err, 0, "--publish `%s`: bad container port `%s` (1 to 65535, or a range)",
+                     arg, parts[n - 1]);
+  if (n >= 2 && *parts[n - 2])
+    {
+      if (!parse_port_range (parts[n - 2], strlen (parts[n - 2]), &hlo, &hhi))
+        return rl_error (err, 0, "--publish `%s`: bad host port `%s` (1 to 65535, or a range)", arg,
+                         parts[n - 2]);
+      if (hhi - hlo != chi - clo)
+        return rl_error (err, 0, "--publish `%s`: the host and container ranges differ in size",
+                         arg);
+    }
+  if (chi - clo >= 1024)
+    return rl_error (err, 0, "--publish `%s`: a range of at most 1024 ports", arg);
+  for (unsigned i = 0; i <= chi - clo; i++)
+    {
+      struct rl_publish p = { .udp = udp, .host_port = hlo ? hlo + i : 0, .ctr_port = clo + i };
+      snprintf (p.host_ip, sizeof p.host_ip, "%s", ip);
+      for (size_t j = 0; j < s->n_publish; j++)
+        if (p.host_port && s->publish[j].host_port == p.host_port && s->publish[j].udp == udp
+            && strcmp (s->publish[j].host_ip, p.host_ip) == 0)
+          return rl_error (err, 0, "--publish `%s`: host port %u/%s is published twice", arg,
+                           p.host_port, udp ? "udp" : "tcp");
+      s->publish = xrealloc (s->publish, (s->n_publish + 1) * sizeof p);
+      s->publish[s->n_publish++] = p;
+    }
+  return 0;
+}
+
+/* --add-host NAME:IP (an IPv6 address has colons of its own). */
+static int
+parse_add_host (struct run_spec *s, const char *arg, rl_error_t *err)
+{
+  const char *c = strchr (arg, ':');
+  struct in6_addr a;
+  cleanup_free char *name = NULL;
+  const char *ip;
+
+  if (c == NULL || c == arg)
+    return rl_error (err, 0, "--add-host `%s`: expected NAME:IP", arg);
+  name = xstrndup (arg, (size_t)(c - arg));
+  ip = c + 1;
+  if (strcmp (ip, "host-gateway") == 0)
+    ip = "10.0.2.2";
+  if (strpbrk (name, " \t\n")
+      || (inet_pton (AF_INET, ip, &a) != 1 && inet_pton (AF_INET6, ip, &a) != 1))
+    return rl_error (err, 0, "--add-host `%s`: expected NAME:IP", arg);
+  strv_add_take (&s->add_hosts, xasprintf ("%s %s", name, ip));
+  return 0;
+}
+
 static int
 run_opt_1 (void *data, int id, const char *arg, rl_error_t *err)
 {
@@ -951,13 +1196,33 @@ run_opt_1 (void *data, int id, const char *arg, rl_error_t *err)
       add_mount (s, &m);
       return 0;
     case O_NETWORK:
-      if (strcmp (arg, "none") == 0)
-        s->network = NETWORK_NONE;
-      else if (strcmp (arg, "host") == 0)
-        s->network = NETWORK_HOST;
-      else
-        return rl_error (err, 0, "network mode `%s` is not supported yet (none or host)", arg);
+      return parse_network (s, arg, err);
+    case O_PUBLISH:
+      return parse_publish (s, arg, err);
+    case O_PUBLISH_ALL:
+      return opts_flag_value ("publish-all", arg, &s->publish_all, err);
+    case O_DNS:
+      {
+        struct in6_addr a;
+        if (inet_pton (AF_INET, arg, &a) != 1 && inet_pton (AF_INET6, arg, &a) != 1)
+          return rl_error (err, 0, "--dns `%s`: expected an IP address", arg);
+        strv_add (&s->dns, arg);
+        return 0;
+      }
+    case O_DNS_SEARCH:
+      if (*arg == '\0' || strpbrk (arg, " \t\n"))
+        return rl_error (err, 0, "--dns-search `%s`: expected a domain", arg);
+      strv_add (&s->dns_search, arg);
       return 0;
+    case O_DNS_OPTION:
+      if (*arg == '\0' || strpbrk (arg, " \t\n"))
+        return rl_error (err, 0, "--dns-option `%s`: expected one option (ndots:2)", arg);
+      strv_add (&s->dns_option, arg);
+      return 0;
+    case O_ADD_HOST:
+      return parse_add_host (s, arg, err);
+    case O_NO_HOSTS:
+      return opts_flag_value ("no-hosts", arg, &s->no_hosts, err);
     case O_STORAGE_DRIVER:
       {
         enum rl_driver d;
@@ -1084,6 +1349,7 @@ spec_parse (const struct rl_cmd_spec *cmd, struct run_spec *s, int argc, char **
 
   memset (s, 0, sizeof *s);
   s->read_only_tmpfs = true;
+  s->net_ipv6 = true;
   s->stop_timeout = -1;
   ret = opts_parse (cmd, argc, argv, run_opt, &ps, &args, help_shown, err);
   for (size_t i = 0; ps.env_args && ps.env_args[i]; i++)
@@ -1099,6 +1365,11 @@ spec_parse (const struct rl_cmd_spec *cmd, struct run_spec *s, int argc, char **
     return rl_error (err, 0, "%s: an image is required (see `rl %s --help`)", cmd->name, cmd->name);
   if (s->rm && s->restart != RESTART_NO)
     return rl_error (err, 0, "%s: --rm and --restart cannot be used together", cmd->name);
+  if ((s->n_publish || s->publish_all) && s->network != NETWORK_SLIRP)
+    {
+      cleanup_free char *mode = network_mode_name (s);
+      return rl_error (err, 0, "%s: -p and -P need the slirp network, not `%s`", cmd->name, mode);
+    }
   s->image = xstrdup (args[0]);
   s->args = strv_dup (args + 1);
   strv_add (&s->canon, "--");

@@ -23,10 +23,23 @@ enum rl_driver
 const char *driver_name (enum rl_driver d);
 int driver_from_name (const char *name, enum rl_driver *out, rl_error_t *err);
 
+/* --network; the zero value is the default. */
 enum rl_network
 {
-  NETWORK_NONE,
-  NETWORK_HOST,
+  NETWORK_SLIRP,     /* a user-mode stack (libslirp) in rl's monitor */
+  NETWORK_NONE,      /* loopback only */
+  NETWORK_HOST,      /* the host's namespace */
+  NETWORK_CONTAINER, /* container:NAME, that container's namespace */
+  NETWORK_NS,        /* ns:PATH, the namespace at PATH */
+};
+
+/* -p [IP:]HOSTPORT:CTRPORT[/tcp|udp] (a range is one entry per port);
+ * host_port 0: a free one, chosen at start (-P). */
+struct rl_publish
+{
+  bool udp;
+  char host_ip[16]; /* dotted quad, "0.0.0.0" for every address */
+  unsigned host_port, ctr_port;
 };
 
 enum rl_mount_type
@@ -101,6 +114,15 @@ struct run_spec
   struct rl_mount *mounts;
   size_t n_mounts;
   enum rl_network network;
+  char *network_target; /* container:NAME's NAME, ns:PATH's PATH */
+  unsigned net_mtu;     /* slirp: 0 for the default (65520) */
+  bool net_host_loopback, net_ipv6;
+  struct rl_publish *publish;
+  size_t n_publish;
+  bool publish_all; /* -P: the image's EXPOSE list on free host ports */
+  char **dns, **dns_search, **dns_option;
+  char **add_hosts; /* "NAME IP" */
+  bool no_hosts;
   char *storage_driver; /* NULL: the global option, else auto */
   enum rl_pull_policy pull;
   char *platform;      /* --platform for a pull, or NULL */
@@ -155,6 +177,12 @@ int create_spec_parse (struct run_spec *s, int argc, char **argv, bool *help_sho
 int run_spec_from_record (struct run_spec *s, char *const *canon, rl_error_t *err);
 
 /* The pieces, exposed for the unit tests. */
+int parse_network (struct run_spec *s, const char *arg, rl_error_t *err);
+/* Append the -p arg's entries to s->publish. */
+int parse_publish (struct run_spec *s, const char *arg, rl_error_t *err);
+/* "slirp4netns", "none", "host", "container:NAME", "ns:PATH" as Podman
+ * names them (inspect, ps); the caller frees it. */
+char *network_mode_name (const struct run_spec *s);
 int parse_volume (const char *arg, struct rl_mount *m, rl_error_t *err);
 int parse_mount (const char *arg, struct rl_mount *m, rl_error_t *err);
 int parse_tmpfs (const char *arg, struct rl_mount *m, rl_error_t *err);

@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <openssl/evp.h>
+#include <slirp/libslirp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -256,8 +257,24 @@ lazy_fn (void *fn, const char *name)
   V (curl_free, (void *p), (p))                                                                    \
   F (char *, curl_easy_escape, (CURL *c, const char *s, int len), (c, s, len))
 
+/* libslirp: the user-mode network stack of --network slirp (net.c). */
+#define SLIRP_FUNCS(F, V, H)                                                                       \
+  F (Slirp *, slirp_new, (const SlirpConfig *cfg, const SlirpCb *cb, void *opaque),                \
+     (cfg, cb, opaque))                                                                            \
+  V (slirp_cleanup, (Slirp *s), (s))                                                               \
+  V (slirp_pollfds_fill, (Slirp *s, uint32_t *timeout, SlirpAddPollCb add, void *opaque),          \
+     (s, timeout, add, opaque))                                                                    \
+  V (slirp_pollfds_poll, (Slirp *s, int select_error, SlirpGetREventsCb get, void *opaque),       \
+     (s, select_error, get, opaque))                                                               \
+  V (slirp_input, (Slirp *s, const uint8_t *pkt, int len), (s, pkt, len))                          \
+  V (slirp_handle_timer, (Slirp *s, SlirpTimerId id, void *cb_opaque), (s, id, cb_opaque))         \
+  F (int, slirp_add_hostfwd, (Slirp *s, int is_udp, struct in_addr host_addr, int host_port,       \
+                              struct in_addr guest_addr, int guest_port),                          \
+     (s, is_udp, host_addr, host_port, guest_addr, guest_port))
+
 /* clang-format on */
 
+LAZY_LIBRARY (slirp_lib, SLIRP_FUNCS, LIBSLIRP_SONAME, LIBSLIRP_PACKAGE)
 LAZY_LIBRARY (archive_lib, ARCHIVE_FUNCS, LIBARCHIVE_SONAME, LIBARCHIVE_PACKAGE)
 LAZY_LIBRARY (crypto_lib, CRYPTO_FUNCS, LIBCRYPTO_SONAME, LIBCRYPTO_PACKAGE)
 LAZY_LIBRARY (curl_lib, CURL_FUNCS, LIBCURL_SONAME, LIBCURL_PACKAGE)
@@ -329,6 +346,12 @@ int
 dl_need_archive (rl_error_t *err)
 {
   return lazy_load (&archive_lib, err);
+}
+
+int
+dl_need_slirp (rl_error_t *err)
+{
+  return lazy_load (&slirp_lib, err);
 }
 
 int

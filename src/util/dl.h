@@ -1,4 +1,4 @@
-/* Lazy libraries: libarchive, libcrypto and libcurl are not linked into rl but
+/* Lazy libraries: libarchive, libcrypto, libcurl and libslirp are not linked into rl but
  * loaded at first use, so that commands which never touch an image blob
  * (run, ps, rm, --version) do not pay for mapping and relocating them and
  * their dependencies at every exec.
@@ -18,6 +18,8 @@
  * package that provides it. */
 int dl_need_archive (rl_error_t *err);
 int dl_need_crypto (rl_error_t *err);
+/* libslirp, for --network slirp (it brings GLib). */
+int dl_need_slirp (rl_error_t *err);
 /* Also runs curl_global_init(). */
 int dl_need_curl (rl_error_t *err);
 

@@ -256,7 +256,7 @@ assert cf["Labels"] == {"x": "1", "note": "a b"}, cf["Labels"]
 assert cf["StopSignal"] == "SIGTERM" and cf["Tty"] is False and cf["OpenStdin"] is False, cf
 h = c["HostConfig"]
 assert h["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}, h["RestartPolicy"]
-assert h["NetworkMode"] == "none" and h["Privileged"] is False and h["AutoRemove"] is False, h
+assert h["NetworkMode"] == "slirp4netns" and h["Privileged"] is False and h["AutoRemove"] is False, h
 assert h["CapAdd"] == [] and h["CapDrop"] == [] and h["ReadonlyRootfs"] is False, h
 assert h["LogConfig"]["Type"] == "k8s-file" and h["LogConfig"]["Config"].get("max-size"), h["LogConfig"]
 assert c["NetworkSettings"]["Ports"] == {} and c["NetworkSettings"]["IPAddress"] == "", c["NetworkSettings"]

@@ -37,6 +37,7 @@ test_not_loaded_at_start (void)
   CHECK (!is_loaded (LIBARCHIVE_SONAME));
   CHECK (!is_loaded (LIBCRYPTO_SONAME));
   CHECK (!is_loaded (LIBCURL_SONAME));
+  CHECK (!is_loaded (LIBSLIRP_SONAME));
 }
 
 static void

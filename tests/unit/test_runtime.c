@@ -39,6 +39,81 @@ parse (struct run_spec *s, rl_error_t *err, ...)
 }
 
 static void
+test_network_options (void)
+{
+  struct run_spec s;
+  rl_error_t err = NULL;
+  char *mode;
+
+  CHECK (parse (&s, &err, "--network",
+                "slirp4netns:mtu=1500,allow_host_loopback=true,"
+                "enable_ipv6=false",
+                "-p", "127.0.0.1:8080:80", "-p", "9000-9002:7000-7002/udp", "-p", "53", "-P", "bb",
+                NULL)
+         == 0);
+  CHECK (s.network == NETWORK_SLIRP && s.net_mtu == 1500 && s.net_host_loopback && !s.net_ipv6);
+  CHECK (s.publish_all && s.n_publish == 5);
+  CHECK_STR (s.publish[0].host_ip, "127.0.0.1");
+  CHECK (s.publish[0].host_port == 8080 && s.publish[0].ctr_port == 80 && !s.publish[0].udp);
+  CHECK (s.publish[3].host_port == 9002 && s.publish[3].ctr_port == 7002 && s.publish[3].udp);
+  CHECK_STR (s.publish[4].host_ip, "0.0.0.0");
+  CHECK (s.publish[4].host_port == 0 && s.publish[4].ctr_port == 53);
+  mode = network_mode_name (&s);
+  CHECK_STR (mode, "slirp4netns");
+  free (mode);
+  run_spec_clear (&s);
+
+  CHECK (parse (&s, &err, "--network", "container:web", "--dns", "1.1.1.1", "--add-host",
+                "db:10.0.0.5", "--add-host", "v6:fd00::9", "--no-hosts", "bb", NULL)
+         == 0);
+  CHECK (s.network == NETWORK_CONTAINER && s.no_hosts);
+  CHECK_STR (s.network_target, "web");
+  CHECK_STR (s.dns[0], "1.1.1.1");
+  CHECK_STR (s.add_hosts[0], "db 10.0.0.5");
+  CHECK_STR (s.add_hosts[1], "v6 fd00::9");
+  mode = network_mode_name (&s);
+  CHECK_STR (mode, "container:web");
+  free (mode);
+  run_spec_clear (&s);
+
+  {
+    static const char *const bad[][2] = {
+      { "--network", "slirp:mtu=70000" },
+      { "--network", "slirp:port_handler=x" },
+      { "--network", "ns:relative" },
+      { "--network", "container:" },
+      { "-p", "80/sctp" },
+      { "-p", "1.2.3:80:80" },
+      { "-p", "8080-8081:80" },
+      { "-p", "0:80" },
+      { "-p", "70000:80" },
+      { "--dns", "not-an-ip" },
+      { "--add-host", "nocolon" },
+      { "--add-host", "x:999.1.1.1" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE (bad); i++)
+      {
+        CHECK (parse (&s, &err, bad[i][0], bad[i][1], "bb", NULL) < 0);
+        CHECK (err && strchr (err->msg, '\n') == NULL);
+        rl_error_free (&err);
+        run_spec_clear (&s);
+      }
+  }
+  /* Publishing needs slirp. */
+  CHECK (parse (&s, &err, "--network", "none", "-p", "80:80", "bb", NULL) < 0);
+  CHECK (err && strstr (err->msg, "none"));
+  rl_error_free (&err);
+  run_spec_clear (&s);
+  /* The record keeps them. */
+  CHECK (
+      parse (&s, &err, "-p", "8080:80", "--network", "slirp:allow_host_loopback=true", "bb", NULL)
+      == 0);
+  CHECK (strv_contains (s.canon, "--publish=8080:80"));
+  CHECK (strv_contains (s.canon, "--network=slirp:allow_host_loopback=true"));
+  run_spec_clear (&s);
+}
+
+static void
 test_run_options (void)
 {
   struct run_spec s;
@@ -64,7 +139,7 @@ test_run_options (void)
   CHECK (parse (&s, &err, "bb", "ls", "-l", NULL) == 0);
   CHECK (!s.interactive);
   CHECK_STR (s.args[1], "-l");
-  CHECK (s.network == NETWORK_NONE);
+  CHECK (s.network == NETWORK_SLIRP && s.net_ipv6 && !s.net_host_loopback && s.net_mtu == 0);
   run_spec_clear (&s);
 
   CHECK (parse (&s, &err, "--bogus", "bb", NULL) < 0);
@@ -622,6 +697,7 @@ main (void)
   RUN_TEST (test_command);
   RUN_TEST (test_environment);
   RUN_TEST (test_userdb);
+  RUN_TEST (test_network_options);
   RUN_TEST (test_caps);
   RUN_TEST (test_security_opts);
   RUN_TEST (test_confinement_opts);
