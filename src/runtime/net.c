@@ -127,7 +127,10 @@ alias_l4 (const uint8_t *f, size_t len, bool from_alias, int *proto, size_t *l4l
       if ((f[0] >> 4) != 4 || ihl < 20 || len < ihl
           || memcmp (f + (from_alias ? 12 : 16), alias4, 4) != 0)
         return NULL;
-      *proto = f[9];
+      /* A fragment (more to come, or an offset): its flags or ports may be
+       * anywhere, and the reassembly's choice among overlapping pieces is
+       * not ours to predict; no fragment to the alias passes. */
+      *proto = (f[6] & 0x3f) || f[7] ? -1 : f[9];
       *l4len = len - ihl;
       return f + ihl;
     }
@@ -135,6 +138,8 @@ alias_l4 (const uint8_t *f, size_t len, bool from_alias, int *proto, size_t *l4l
     {
       if (len < 40 || memcmp (f + (from_alias ? 8 : 24), alias6, 16) != 0)
         return NULL;
+      /* An extension header (a fragment among them) is not a protocol
+       * the guard lets through. */
       *proto = f[6];
       *l4len = len - 40;
       return f + 40;
