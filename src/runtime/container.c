@@ -249,7 +249,9 @@ container_create (struct rl_store *st, struct rl_container *c, rl_error_t *err)
   size_t len;
   int r;
 
-  if (random_hex (id, CONTAINER_ID_LEN / 2) < 0)
+  if (c->id && strlen (c->id) == CONTAINER_ID_LEN)
+    snprintf (id, sizeof id, "%s", c->id);
+  else if (random_hex (id, CONTAINER_ID_LEN / 2) < 0)
     return rl_error (err, errno, "getrandom");
   free (c->id);
   c->id = xstrdup (id);

@@ -374,7 +374,7 @@ first_line (const char *s)
 /* Run both helpers at once: each is a setuid exec, and they are the only
  * execs on the start-up path. */
 static int
-write_subid (const struct idmap *m, pid_t child, char **failure)
+write_subid (const struct idmap *m, pid_t child, void (*during) (void *), void *arg, char **failure)
 {
   int pfd[2];
   pid_t u, g;
@@ -393,6 +393,8 @@ write_subid (const struct idmap *m, pid_t child, char **failure)
   g = spawn_helper (m->newgidmap ? m->newgidmap : "/usr/bin/newgidmap", child, m->gid,
                     m->subgid_start, m->subgid_count, pfd[1]);
   close (pfd[1]);
+  if (during)
+    during (arg);
   while (len < sizeof buf - 1 && (n = read (pfd[0], buf + len, sizeof buf - 1 - len)) != 0)
     {
       if (n < 0 && errno == EINTR)
@@ -426,13 +428,20 @@ write_subid (const struct idmap *m, pid_t child, char **failure)
 int
 idmap_write (struct idmap *m, pid_t child, rl_error_t *err)
 {
+  return idmap_write_during (m, child, NULL, NULL, err);
+}
+
+int
+idmap_write_during (struct idmap *m, pid_t child, void (*during) (void *), void *arg,
+                    rl_error_t *err)
+{
   cleanup_free char *um = NULL;
   cleanup_free char *gm = NULL;
 
   if (m->mode == IDMAP_SUBID)
     {
       char *failure = NULL;
-      if (write_subid (m, child, &failure) == 0)
+      if (write_subid (m, child, during, arg, &failure) == 0)
         return 0;
       /* A broken helper must not stop the user: fall back to what works
        * without one, and say why in the mode's reason. */
@@ -443,6 +452,8 @@ idmap_write (struct idmap *m, pid_t child, rl_error_t *err)
         return -1;
       return 1;
     }
+  if (during)
+    during (arg);
   um = idmap_format_uid_map (m);
   gm = idmap_format_gid_map (m);
   if (m->mode == IDMAP_SINGLE && write_proc_file (child, "setgroups", "deny", err) < 0)

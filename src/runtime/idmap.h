@@ -63,6 +63,11 @@ bool idmap_parse_subid (const char *text, const char *user, uid_t uid, unsigned 
  * is written instead: m becomes IDMAP_SINGLE, m->why says what failed (the
  * helper's own message condensed into one line) and 1 is returned. */
 int idmap_write (struct idmap *m, pid_t child, rl_error_t *err);
+/* The same, calling during(arg) once while the setuid helpers run (about
+ * 2 ms of their execs), for work that can go on meanwhile; in the other
+ * modes before the maps are written. */
+int idmap_write_during (struct idmap *m, pid_t child, void (*during) (void *), void *arg,
+                        rl_error_t *err);
 /* Text of the uid_map/gid_map lines the mode produces (for tests). */
 char *idmap_format_uid_map (const struct idmap *m);
 char *idmap_format_gid_map (const struct idmap *m);

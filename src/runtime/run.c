@@ -83,6 +83,7 @@ struct run_ctx
   char **layers;
   char *top_layer; /* rl's mount points above the image (overlay drivers), or NULL */
   struct rl_container c;
+  bool create_pending; /* the record is made while the maps are written */
   int ctrfd;
   char *ctrdir;
   char *rundir_rel; /* "containers/ID" below the runroot: the live state */
@@ -1344,6 +1345,9 @@ finish (struct run_ctx *x, int exit_code, const char *driver, int64_t started, i
 {
   rl_error_t e = NULL;
 
+  /* Failed before its record was made: nothing to record or remove. */
+  if (x->create_pending)
+    return;
   if (x->spec->rm)
     {
       if (container_delete_files (x->st, x->c.id, x->c.name, userns_fd, &e) < 0)
@@ -1825,6 +1829,55 @@ joined_single_map (pid_t pid)
   return total == 1;
 }
 
+/* A detached monitor's log and attach socket (once the record exists). */
+static int
+monitor_open_io (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
+{
+  const struct run_spec *s = x->spec;
+  cleanup_close int dfd = -1;
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+  if (ctrlog_open (&mo->log, x->ctrfd, s->log_max_size, s->log_max_files, err) < 0)
+    return -1;
+  if (mkdirat (x->st->runfd, x->rundir_rel, 0700) < 0 && errno != EEXIST)
+    return rl_error (err, errno, "mkdir `%s/%s`", x->st->runroot, x->rundir_rel);
+  dfd = openat (x->st->runfd, x->rundir_rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  /* The runroot's path may be too long for sun_path: go through the fd. */
+  snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/attach", dfd);
+  unlinkat (dfd, "attach", 0);
+  mo->listen_fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (dfd < 0 || mo->listen_fd < 0 || bind (mo->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0
+      || listen (mo->listen_fd, 8) < 0)
+    return rl_error (err, errno, "the attach socket");
+  return 0;
+}
+
+struct during_maps
+{
+  struct run_ctx *x;
+  struct monitor *mo;
+  rl_error_t err;
+};
+
+/* While the setuid helpers write the child's maps (their execs are the
+ * longest step of a start), what needs no child: the record of a new
+ * container, and a detached monitor's log and attach socket.  The child
+ * waits for "go", sent only after this. */
+static void
+during_maps (void *arg)
+{
+  struct during_maps *d = arg;
+
+  if (d->x->create_pending)
+    {
+      if (run_ctx_create (d->x, &d->err) < 0)
+        return;
+      d->x->create_pending = false;
+    }
+  if (d->mo->detached && d->mo->listen_fd < 0)
+    monitor_open_io (d->x, d->mo, &d->err);
+}
+
 /* Clone the child, write its maps, let it go.  On success the container
  * is starting and mo->pid is its PID 1. */
 static int
@@ -1880,11 +1933,26 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
   mo->sock = x->sock[0];
   x->sock[0] = -1;
 
-  if (!mapped && idmap_write (&x->m, mo->pid, err) < 0)
-    {
-      rl_error_wrap (err, "user namespace");
-      goto kill;
-    }
+  {
+    struct during_maps d = { x, mo, NULL };
+    int r = 0;
+    if (mapped)
+      during_maps (&d);
+    else
+      r = idmap_write_during (&x->m, mo->pid, during_maps, &d, err);
+    if (r < 0)
+      {
+        rl_error_free (&d.err);
+        rl_error_wrap (err, "user namespace");
+        goto kill;
+      }
+    if (d.err)
+      {
+        rl_error_free (err);
+        *err = d.err;
+        goto kill;
+      }
+  }
   idmap_note_once (x->st, &x->m);
   /* --rm of files owned by subordinate ids needs this namespace later. */
   if (spec->rm && x->m.mode == IDMAP_SUBID && *userns_fd < 0)
@@ -2120,36 +2188,12 @@ close_inherited_fds (void)
 static void __attribute__ ((noreturn)) detached_monitor (struct run_ctx *x, struct monitor *mo)
 {
   rl_error_t err = NULL;
-  const struct run_spec *s = x->spec;
   int r;
 
   setsid ();
   stdio_to_null ();
   close_inherited_fds ();
   mo->detached = true;
-  if (ctrlog_open (&mo->log, x->ctrfd, s->log_max_size, s->log_max_files, &err) < 0)
-    goto fail;
-  {
-    cleanup_close int dfd = -1;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-    if (mkdirat (x->st->runfd, x->rundir_rel, 0700) < 0 && errno != EEXIST)
-      {
-        rl_error (&err, errno, "mkdir `%s/%s`", x->st->runroot, x->rundir_rel);
-        goto fail;
-      }
-    dfd = openat (x->st->runfd, x->rundir_rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    /* The runroot's path may be too long for sun_path: go through the fd. */
-    snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/attach", dfd);
-    unlinkat (dfd, "attach", 0);
-    mo->listen_fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (dfd < 0 || mo->listen_fd < 0 || bind (mo->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0
-        || listen (mo->listen_fd, 8) < 0)
-      {
-        rl_error (&err, errno, "the attach socket");
-        goto fail;
-      }
-  }
   r = run_loop (x, mo, &err);
   if (r < 0)
     goto fail;
@@ -2271,8 +2315,19 @@ run_container (struct rl_globals *g, struct rl_store *st, struct rl_image *img,
   struct run_ctx x = { .spec = spec, .st = st, .img = img, .ctrfd = -1, .sock = { -1, -1 } };
   int ret = -1;
 
-  if (run_ctx_prepare (&x, g, err) < 0 || run_ctx_create (&x, err) < 0)
+  if (run_ctx_prepare (&x, g, err) < 0)
     goto out;
+  /* The id now, the record while the maps are written (during_maps). */
+  {
+    char id[CONTAINER_ID_LEN + 1];
+    if (random_hex (id, CONTAINER_ID_LEN / 2) < 0)
+      {
+        rl_error (err, errno, "getrandom");
+        goto out;
+      }
+    x.c.id = xstrdup (id);
+    x.create_pending = true;
+  }
   ret = run_prepared (&x, true, err);
 out:
   if (ret < 0 && err && *err)
