@@ -78,3 +78,29 @@ bench_root_cleanup() {
 median() {
 	sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) exit 1; m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f\n", m }'
 }
+
+# Rootless podman leaves a "pause" process holding its user namespace (and,
+# after `run -d`, `podman container cleanup` processes that conmon starts):
+# bench_podman_mark before using podman, bench_podman_cleanup at the end ends
+# what this run started, so that nothing of the bench user stays behind.
+bench_pause_pid() {
+	local pid
+	pid=$(cat "${XDG_RUNTIME_DIR:-/nonexistent}/libpod/tmp/pause.pid" 2>/dev/null) &&
+		kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+bench_podman_mark() {
+	bench_pause_before=$(bench_pause_pid || true)
+	bench_podman_t0=$(date +%s)
+}
+bench_podman_cleanup() {
+	local pause
+	pause=$(bench_pause_pid || true)
+	[ -n "$pause" ] && [ "$pause" != "${bench_pause_before:-}" ] && kill "$pause" 2>/dev/null
+	# podman processes of this user started during this run (cleanups)
+	local pid age ran=$(($(date +%s) - ${bench_podman_t0:-0}))
+	for pid in $(pgrep -u "$(id -u)" -x podman 2>/dev/null); do
+		age=$(ps -o etimes= -p "$pid" 2>/dev/null) || continue
+		[ "${age// /}" -le "$ran" ] && kill "$pid" 2>/dev/null
+	done
+	return 0
+}

@@ -45,11 +45,13 @@ cleanup() {
 	pm rmi -af >/dev/null 2>&1 || true
 	XDG_DATA_HOME="$tmp/rl-data" "$rl_bin" rm -af >/dev/null 2>&1 || true
 	XDG_DATA_HOME="$tmp/rl-data" "$rl_bin" rmi -af >/dev/null 2>&1 || true
+	bench_podman_cleanup
 	unshare --map-root-user --map-auto rm -rf "$tmp" "$podman_runroot" 2>/dev/null ||
 		rm -rf "$tmp" "$podman_runroot" 2>/dev/null
 	return 0
 }
 trap cleanup EXIT
+bench_podman_mark
 
 now_us() { echo $(($(date +%s%N) / 1000)); }
 

@@ -48,21 +48,12 @@ mkrootfs=${RL_BENCH_MKROOTFS:-$repo/tests/fixtures/mkrootfs.sh}
 [ -x "$rl_bin" ] || { echo "startup: no rl binary at $rl_bin" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rl-bench-user.XXXXXX")
-# Rootless podman leaves a "pause" process holding its user namespace; end
-# it afterwards if this run started it.
-pause_file=${XDG_RUNTIME_DIR:-/nonexistent}/libpod/tmp/pause.pid
-pause_alive() {
-	local pid
-	pid=$(cat "$pause_file" 2>/dev/null) && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
-pause_before=$(pause_alive || true)
+bench_podman_mark
 # shellcheck disable=SC2317  # called by the trap
 cleanup() {
 	[ -n "${podman_ok:-}" ] && podman_cmd rmi -af >/dev/null 2>&1
 	[ -n "${rl_ok:-}" ] && XDG_DATA_HOME="$tmp/rl-data" "$rl_bin" rmi -af >/dev/null 2>&1
-	local pause
-	pause=$(pause_alive || true)
-	[ -n "$pause" ] && [ "$pause" != "$pause_before" ] && kill "$pause" 2>/dev/null
+	bench_podman_cleanup
 	# Layers hold files owned by subordinate ids, which only a namespace
 	# with the same mapping can remove.
 	unshare --map-root-user --map-auto rm -rf "$tmp" ${podman_runroot:+"$podman_runroot"} 2>/dev/null ||
