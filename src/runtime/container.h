@@ -97,9 +97,9 @@ void container_mark_stopping (struct rl_store *st, const char *id);
 /* A random "adjective_noun" name as Docker makes them. */
 char *container_random_name (void);
 
-/* Create the record: a new id (or c->id, when the caller chose it), the name reserved (c->name NULL: a random
- * one), containers/ID/ and its config.json.  Fills c->id (and c->name) and
- * returns an O_DIRECTORY fd on the container's store directory. */
+/* Create the record: a new id (or c->id, when the caller chose it), the name reserved (c->name
+ * NULL: a random one), containers/ID/ and its config.json.  Fills c->id (and c->name) and returns
+ * an O_DIRECTORY fd on the container's store directory. */
 int container_create (struct rl_store *st, struct rl_container *c, rl_error_t *err);
 /* A new container has the file `created` until it first runs:
  * container_started() removes it and an old exit record, once the live
