@@ -184,13 +184,6 @@ static const struct rl_cmd_spec top_cmd = {
   .interspersed = false,
 };
 
-static int
-top_opt (void *data, int id, const char *arg, rl_error_t *err)
-{
-  (void)data, (void)id, (void)arg, (void)err;
-  return 0;
-}
-
 int
 cmd_top (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
 {
@@ -198,7 +191,7 @@ cmd_top (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   cleanup_strv char **args = NULL;
   bool help = false;
 
-  if (opts_parse (&top_cmd, argc, argv, top_opt, NULL, &args, &help, err) < 0)
+  if (opts_parse (&top_cmd, argc, argv, NULL, NULL, &args, &help, err) < 0)
     return -1;
   if (help)
     return 0;

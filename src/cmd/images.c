@@ -72,12 +72,6 @@ static const struct rl_cmd_spec import_spec = {
   true,
 };
 
-static int
-no_opts (void *data, int id, const char *arg, rl_error_t *err)
-{
-  return 0;
-}
-
 static void
 gen_descriptor (yajl_gen g, const char *media_type, const char *digest, uint64_t size)
 {
@@ -865,7 +859,7 @@ image_inspect (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   cleanup_free char *text = NULL;
   bool help;
 
-  if (opts_parse (&inspect_spec, argc, argv, no_opts, NULL, &args, &help, err) < 0)
+  if (opts_parse (&inspect_spec, argc, argv, NULL, NULL, &args, &help, err) < 0)
     return rl_error_wrap (err, "image inspect");
   if (help)
     return 0;
@@ -954,7 +948,7 @@ change_names (struct rl_globals *g, const struct rl_cmd_spec *spec, int argc, ch
   bool help;
   int r;
 
-  if (opts_parse (spec, argc, argv, no_opts, NULL, &args, &help, err) < 0)
+  if (opts_parse (spec, argc, argv, NULL, NULL, &args, &help, err) < 0)
     return rl_error_wrap (err, "%s", spec->name);
   if (help)
     return 0;
@@ -1071,7 +1065,7 @@ image_exists (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   bool help;
   int r;
 
-  if (opts_parse (&exists_spec, argc, argv, no_opts, NULL, &args, &help, err) < 0)
+  if (opts_parse (&exists_spec, argc, argv, NULL, NULL, &args, &help, err) < 0)
     return rl_error_wrap (err, "image exists");
   if (help)
     return 0;

@@ -460,12 +460,6 @@ static const struct rl_cmd_spec check_spec = {
   .example = "rl system check",
 };
 
-static int
-no_opts (void *data, int id, const char *arg, rl_error_t *err)
-{
-  return 0;
-}
-
 /* setuid root, or file capabilities (some distributions ship those). */
 static char *
 helper_problem (const char *name)
@@ -498,7 +492,7 @@ system_check (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   cleanup_strv char **problems = xmalloc0 (sizeof (char *));
   bool help;
 
-  if (opts_parse (&check_spec, argc, argv, no_opts, NULL, &args, &help, err) < 0)
+  if (opts_parse (&check_spec, argc, argv, NULL, NULL, &args, &help, err) < 0)
     return rl_error_wrap (err, "system check");
   if (help)
     return 0;

@@ -499,13 +499,6 @@ static const struct rl_cmd_spec rename_cmd = {
   .interspersed = true,
 };
 
-static int
-no_opt (void *data, int id, const char *arg, rl_error_t *err)
-{
-  (void)data, (void)id, (void)arg, (void)err;
-  return 0;
-}
-
 int
 cmd_rename (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
 {
@@ -514,7 +507,7 @@ cmd_rename (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   cleanup_free char *id = NULL;
   bool help;
 
-  if (opts_parse (&rename_cmd, argc, argv, no_opt, NULL, &args, &help, err) < 0)
+  if (opts_parse (&rename_cmd, argc, argv, NULL, NULL, &args, &help, err) < 0)
     return -1;
   if (help)
     return 0;

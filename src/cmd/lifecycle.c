@@ -481,13 +481,6 @@ static const struct rl_cmd_spec wait_cmd = {
   .interspersed = true,
 };
 
-static int
-no_opt (void *data, int id, const char *arg, rl_error_t *err)
-{
-  (void)data, (void)id, (void)arg, (void)err;
-  return 0;
-}
-
 /* Until the container is not running; its exit code. */
 static int
 wait_one (struct rl_store *st, const char *id, int *code, rl_error_t *err)
@@ -531,7 +524,7 @@ cmd_wait (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   bool help = false;
   int failed = 0;
 
-  if (parse_ctr_args (&wait_cmd, argc, argv, no_opt, NULL, &args, &help, NULL, err) < 0)
+  if (parse_ctr_args (&wait_cmd, argc, argv, NULL, NULL, &args, &help, NULL, err) < 0)
     return -1;
   if (help)
     return 0;
@@ -590,7 +583,7 @@ pause_or_unpause (struct rl_globals *g, const struct rl_cmd_spec *spec, int argc
   cleanup_free char *id = NULL;
   bool help = false;
 
-  if (parse_ctr_args (spec, argc, argv, no_opt, NULL, &args, &help, NULL, err) < 0)
+  if (parse_ctr_args (spec, argc, argv, NULL, NULL, &args, &help, NULL, err) < 0)
     return -1;
   if (help)
     return 0;
@@ -636,7 +629,7 @@ cmd_port (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
   bool help = false, found = false;
   char *line, *save = NULL;
 
-  if (parse_ctr_args (&port_cmd, argc, argv, no_opt, NULL, &args, &help, NULL, err) < 0)
+  if (parse_ctr_args (&port_cmd, argc, argv, NULL, NULL, &args, &help, NULL, err) < 0)
     return -1;
   if (help)
     return 0;

@@ -83,7 +83,7 @@ opts_parse (const struct rl_cmd_spec *spec, int argc, char **argv, rl_opt_cb cb,
                 return rl_error (err, 0, "option `--%s` needs a value", o->name);
               val = argv[++i];
             }
-          if (cb (data, o->id, val, err) < 0)
+          if (cb && cb (data, o->id, val, err) < 0)
             return -1;
           continue;
         }
@@ -110,11 +110,11 @@ opts_parse (const struct rl_cmd_spec *spec, int argc, char **argv, rl_opt_cb cb,
                 val = argv[++i];
               else
                 return rl_error (err, 0, "option `-%c` needs a value", *p);
-              if (cb (data, o->id, val, err) < 0)
+              if (cb && cb (data, o->id, val, err) < 0)
                 return -1;
               break;
             }
-          if (cb (data, o->id, NULL, err) < 0)
+          if (cb && cb (data, o->id, NULL, err) < 0)
             return -1;
         }
     }

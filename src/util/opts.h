@@ -31,7 +31,8 @@ struct rl_cmd_spec
  * "false" for --flag=false.  Return < 0 (filling err) to stop. */
 typedef int (*rl_opt_cb) (void *data, int id, const char *arg, rl_error_t *err);
 
-/* Parse argv (argv[0] is the command name).  The positional arguments are
+/* Parse argv (argv[0] is the command name); cb may be NULL for a command
+ * with no options of its own.  The positional arguments are
  * returned as a new strv in *args.  `--help`/`-h` (when -h is not taken)
  * print the help and set *help_shown; the caller then exits 0. */
 int opts_parse (const struct rl_cmd_spec *spec, int argc, char **argv, rl_opt_cb cb, void *data,
