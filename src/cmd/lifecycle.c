@@ -157,8 +157,9 @@ cmd_start (struct rl_globals *g, int argc, char **argv, rl_error_t *err)
         {
           if (args[1] == NULL)
             {
+              /* start_container's message names the container already. */
               *err = e;
-              return e->status ? -1 : rl_error_wrap (err, "start %s", args[i]);
+              return -1;
             }
           fprintf (stderr, "rl: %s\n", e->msg);
           rl_error_free (&e);

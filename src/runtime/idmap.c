@@ -386,6 +386,8 @@ write_subid (const struct idmap *m, pid_t child, void (*during) (void *), void *
   if (pipe2 (pfd, O_CLOEXEC) < 0)
     {
       *failure = xasprintf ("pipe: %s", strerror (errno));
+      if (during)
+        during (arg);
       return -1;
     }
   u = spawn_helper (m->newuidmap ? m->newuidmap : "/usr/bin/newuidmap", child, m->uid,

@@ -1077,7 +1077,7 @@ trim_resident (void)
           int col = 0;
           start = strtoul (line, &field, 16);
           end = strtoul (field + 1, NULL, 16);
-          candidate = strchr ("r", p[0]) && p[1] == '-';
+          candidate = p[0] == 'r' && p[1] == '-';
           while (*p && col < 4)
             {
               while (*p && *p != ' ')
