@@ -89,21 +89,6 @@ bw_write (struct archive *a, void *data, const void *buf, size_t len)
   return len;
 }
 
-static void
-cleanup_archive_readp (struct archive **a)
-{
-  if (*a)
-    archive_read_free (*a);
-}
-static void
-cleanup_archive_writep (struct archive **a)
-{
-  if (*a)
-    archive_write_free (*a);
-}
-#define cleanup_aread  __attribute__ ((cleanup (cleanup_archive_readp)))
-#define cleanup_awrite __attribute__ ((cleanup (cleanup_archive_writep)))
-
 /* "./a/b" and "/a/b" become "a/b"; "." and "./" become "". */
 static const char *
 strip_name (const char *p)

@@ -337,21 +337,6 @@ ctrfs_stat (struct ctrfs *c, const char *path, bool follow, struct ctrfs_stat *r
 
 /* ---- tar ---------------------------------------------------------------- */
 
-static void
-cleanup_areadp (struct archive **a)
-{
-  if (*a)
-    archive_read_free (*a);
-}
-static void
-cleanup_awritep (struct archive **a)
-{
-  if (*a)
-    archive_write_free (*a);
-}
-#define cleanup_aread  __attribute__ ((cleanup (cleanup_areadp)))
-#define cleanup_awrite __attribute__ ((cleanup (cleanup_awritep)))
-
 /* The entry's name below the tree root (archive_read_disk's names start with
  * the path it was opened on); NULL for names outside of it. */
 static const char *

@@ -372,3 +372,17 @@ dl_need_curl (rl_error_t *err)
     return rl_error (err, 0, "cannot initialise %s", LIBCURL_SONAME);
   return 0;
 }
+
+void
+dl_archive_read_freep (struct archive **a)
+{
+  if (*a)
+    archive_read_free (*a);
+}
+
+void
+dl_archive_write_freep (struct archive **a)
+{
+  if (*a)
+    archive_write_free (*a);
+}

@@ -17,6 +17,13 @@
  * function rl uses from it.  The error names the library and the Debian
  * package that provides it. */
 int dl_need_archive (rl_error_t *err);
+
+/* Cleanup attributes for libarchive handles (a NULL handle is left alone). */
+struct archive;
+void dl_archive_read_freep (struct archive **a);
+void dl_archive_write_freep (struct archive **a);
+#define cleanup_aread  __attribute__ ((cleanup (dl_archive_read_freep)))
+#define cleanup_awrite __attribute__ ((cleanup (dl_archive_write_freep)))
 int dl_need_crypto (rl_error_t *err);
 /* libslirp, for --network slirp (it brings GLib). */
 int dl_need_slirp (rl_error_t *err);
