@@ -427,6 +427,214 @@ write_subid (const struct idmap *m, pid_t child, void (*during) (void *), void *
   return -1;
 }
 
+/* ---- the caller becomes root of a new user namespace ------------------ */
+
+/* A helper cloned before the caller's unshare shares its memory (no page
+ * tables copied, as posix_spawn does) and waits on the go pipe: exec'd
+ * from inside the new namespace, a setuid program would not be setuid. */
+struct self_helper
+{
+  const char *path;
+  char *argv[9];
+  char a[4][32];
+  int gofd, gofd_w, errfd;
+  sigset_t mask;
+  pid_t pid;
+  char stack[32768] __attribute__ ((aligned (16)));
+};
+
+struct idmap_self
+{
+  struct self_helper h[2];
+  int go[2], errpipe[2];
+};
+
+static int
+self_helper_main (void *arg)
+{
+  struct self_helper *h = arg;
+  char c;
+
+  /* Only system calls here: the memory is the caller's.  Handlers of the
+   * caller's would run on this stack with its data: back to the default. */
+  for (int sig = 1; sig < NSIG; sig++)
+    {
+      struct sigaction sa;
+      if (sigaction (sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)
+        signal (sig, SIG_DFL);
+    }
+  sigprocmask (SIG_SETMASK, &h->mask, NULL);
+  /* Our copy of the write end would keep the pipe open. */
+  close (h->gofd_w);
+  while (read (h->gofd, &c, 1) < 0 && errno == EINTR)
+    ;
+  if (dup2 (h->errfd, 2) < 0)
+    _exit (127);
+  execve (h->path, h->argv, environ);
+  _exit (127);
+}
+
+static pid_t
+self_helper_start (struct self_helper *h, const char *path, unsigned long self, unsigned long start,
+                   unsigned long count, const int go[2], int errfd)
+{
+  sigset_t all;
+
+  h->path = path;
+  h->gofd = go[0];
+  h->gofd_w = go[1];
+  h->errfd = errfd;
+  snprintf (h->a[0], sizeof h->a[0], "%d", (int)getpid ());
+  snprintf (h->a[1], sizeof h->a[1], "%lu", self);
+  snprintf (h->a[2], sizeof h->a[2], "%lu", start);
+  snprintf (h->a[3], sizeof h->a[3], "%lu", count);
+  h->argv[0] = (char *)path;
+  h->argv[1] = h->a[0];
+  h->argv[2] = (char *)"0";
+  h->argv[3] = h->a[1];
+  h->argv[4] = (char *)"1";
+  h->argv[5] = (char *)"1";
+  h->argv[6] = h->a[2];
+  h->argv[7] = h->a[3];
+  h->argv[8] = NULL;
+  /* No signal may reach the helper before it has dropped our handlers. */
+  sigfillset (&all);
+  sigprocmask (SIG_SETMASK, &all, &h->mask);
+  h->pid = clone (self_helper_main, h->stack + sizeof h->stack, CLONE_VM | SIGCHLD, h);
+  sigprocmask (SIG_SETMASK, &h->mask, NULL);
+  return h->pid;
+}
+
+static int
+write_self_single (const struct idmap *m, rl_error_t *err)
+{
+  cleanup_free char *um = idmap_format_uid_map (m);
+  cleanup_free char *gm = idmap_format_gid_map (m);
+  pid_t self = getpid ();
+
+  if (write_proc_file (self, "setgroups", "deny", err) < 0
+      || write_proc_file (self, "uid_map", um, err) < 0
+      || write_proc_file (self, "gid_map", gm, err) < 0)
+    return rl_error_wrap (err, "write user namespace map");
+  return 0;
+}
+
+static void
+self_close (struct idmap_self *p)
+{
+  for (int i = 0; i < 2; i++)
+    {
+      if (p->go[i] >= 0)
+        close (p->go[i]);
+      if (p->errpipe[i] >= 0)
+        close (p->errpipe[i]);
+      p->go[i] = p->errpipe[i] = -1;
+    }
+}
+
+int
+idmap_unshare_self (struct idmap *m, struct idmap_self **out, rl_error_t *err)
+{
+  struct idmap_self *p = NULL;
+
+  *out = NULL;
+  if (m->mode == IDMAP_SUBID)
+    {
+      p = xmalloc (sizeof *p);
+      p->go[0] = p->go[1] = p->errpipe[0] = p->errpipe[1] = -1;
+      p->h[0].pid = p->h[1].pid = -1;
+      if (pipe2 (p->go, O_CLOEXEC) < 0 || pipe2 (p->errpipe, O_CLOEXEC) < 0)
+        {
+          rl_error (err, errno, "pipe");
+          self_close (p);
+          free (p);
+          return -1;
+        }
+      self_helper_start (&p->h[0], m->newuidmap ? m->newuidmap : "/usr/bin/newuidmap", m->uid,
+                         m->subuid_start, m->subuid_count, p->go, p->errpipe[1]);
+      self_helper_start (&p->h[1], m->newgidmap ? m->newgidmap : "/usr/bin/newgidmap", m->gid,
+                         m->subgid_start, m->subgid_count, p->go, p->errpipe[1]);
+    }
+  if (unshare (CLONE_NEWUSER) < 0)
+    {
+      int e = errno;
+      if (p)
+        {
+          /* The helpers find our namespace already mapped and fail. */
+          self_close (p);
+          for (int i = 0; i < 2; i++)
+            if (p->h[i].pid > 0)
+              waitpid (p->h[i].pid, NULL, 0);
+          free (p);
+        }
+      return rl_error (err, e, "create a user namespace");
+    }
+  if (p == NULL)
+    return write_self_single (m, err);
+  /* Go: end of file on the pipe. */
+  close (p->go[1]);
+  p->go[1] = -1;
+  close (p->errpipe[1]);
+  p->errpipe[1] = -1;
+  *out = p;
+  return 0;
+}
+
+int
+idmap_self_wait (struct idmap *m, struct idmap_self *p, rl_error_t *err)
+{
+  char buf[1024];
+  size_t len = 0;
+  ssize_t n;
+  int st[2] = { -1, -1 };
+  bool ok = true;
+  cleanup_free char *failure = NULL;
+
+  if (p == NULL)
+    return 0;
+  while (len < sizeof buf - 1 && (n = read (p->errpipe[0], buf + len, sizeof buf - 1 - len)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break;
+      len += n;
+    }
+  buf[len] = '\0';
+  for (int i = 0; i < 2; i++)
+    {
+      if (p->h[i].pid > 0)
+        while (waitpid (p->h[i].pid, &st[i], 0) < 0 && errno == EINTR)
+          ;
+      if (p->h[i].pid <= 0 || !WIFEXITED (st[i]) || WEXITSTATUS (st[i]) != 0)
+        ok = false;
+    }
+  self_close (p);
+  if (ok)
+    {
+      free (p);
+      return 0;
+    }
+  if (len > 0)
+    {
+      cleanup_free char *l = first_line (buf);
+      failure = xasprintf ("newuidmap/newgidmap failed: %s", l);
+    }
+  else
+    failure = xstrdup (p->h[0].pid <= 0 || p->h[1].pid <= 0
+                           ? "newuidmap/newgidmap could not be started"
+                           : "newuidmap/newgidmap failed");
+  free (p);
+  /* As with a child's maps: what works without a helper, if neither map
+   * was written. */
+  free (m->why);
+  m->why = steal_pointer (&failure);
+  m->mode = IDMAP_SINGLE;
+  if (write_self_single (m, err) < 0)
+    return -1;
+  return 1;
+}
+
 int
 idmap_write (struct idmap *m, pid_t child, rl_error_t *err)
 {

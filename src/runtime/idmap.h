@@ -68,6 +68,17 @@ int idmap_write (struct idmap *m, pid_t child, rl_error_t *err);
  * modes before the maps are written. */
 int idmap_write_during (struct idmap *m, pid_t child, void (*during) (void *), void *arg,
                         rl_error_t *err);
+/* Make the caller root of a new user namespace of its own (IDMAP_SUBID or
+ * IDMAP_SINGLE).  For SUBID the setuid helpers are started first, outside
+ * it, and write its maps while the caller goes on (they are about 2 ms of
+ * execs): *pending is set, and idmap_self_wait must follow before anything
+ * needs the maps.  SINGLE writes the one-id map at once.  Until the maps
+ * are written the caller's ids read as the overflow id. */
+struct idmap_self;
+int idmap_unshare_self (struct idmap *m, struct idmap_self **pending, rl_error_t *err);
+/* Wait for the helpers (frees pending).  When one failed, the single-id map
+ * is written instead, as idmap_write does: 1 is returned. */
+int idmap_self_wait (struct idmap *m, struct idmap_self *pending, rl_error_t *err);
 /* Text of the uid_map/gid_map lines the mode produces (for tests). */
 char *idmap_format_uid_map (const struct idmap *m);
 char *idmap_format_gid_map (const struct idmap *m);

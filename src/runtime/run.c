@@ -84,6 +84,10 @@ struct run_ctx
   char *top_layer; /* rl's mount points above the image (overlay drivers), or NULL */
   struct rl_container c;
   bool create_pending; /* the record is made while the maps are written */
+  /* rl itself is root of the container's user namespace (made for its
+   * first start, kept for restarts): the container's clone only adds the
+   * other namespaces. */
+  bool in_userns;
   int ctrfd;
   char *ctrdir;
   char *rundir_rel; /* "containers/ID" below the runroot: the live state */
@@ -1889,18 +1893,36 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
   struct go_msg go = { 0 };
   bool join = spec->network == NETWORK_CONTAINER || spec->network == NETWORK_NS;
   bool mapped = false;
+  struct idmap_self *pending = NULL;
   cleanup_close int netfd = -1;
 
   if (spec->network == NETWORK_SLIRP || spec->network == NETWORK_NONE)
     flags |= CLONE_NEWNET;
   if (join && (netfd = open_join_netns (x, err)) < 0)
     return -1;
+  /* Rootless, rl becomes root of a new user namespace itself: the setuid
+   * helpers then write its maps while the container's other namespaces
+   * are made and its record written, rather than after.  Real root keeps
+   * the child's own namespace (a process cannot map all ids for itself). */
+  if (!join && x->m.mode != IDMAP_HOST)
+    {
+      if (!x->in_userns)
+        {
+          if (idmap_unshare_self (&x->m, &pending, err) < 0)
+            return -1;
+          x->in_userns = true;
+        }
+      flags &= ~CLONE_NEWUSER;
+    }
   mo->exited = false;
   mo->status = 0;
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->sock) < 0)
-    return rl_error (err, errno, "socketpair");
+    {
+      rl_error (err, errno, "socketpair");
+      goto abandon;
+    }
   if (mo->detached && detached_stdio (mo, spec, err) < 0)
-    return -1;
+    goto abandon;
 
   fflush (NULL);
   if (join)
@@ -1922,7 +1944,7 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
       close (x->sock[0]);
       close (x->sock[1]);
       x->sock[0] = x->sock[1] = -1;
-      return -1;
+      goto abandon;
     }
   if (mo->pid == 0)
     child_main (x);
@@ -1936,8 +1958,12 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
   {
     struct during_maps d = { x, mo, NULL };
     int r = 0;
-    if (mapped)
-      during_maps (&d);
+    if (mapped || x->in_userns)
+      {
+        during_maps (&d);
+        r = idmap_self_wait (&x->m, pending, err);
+        pending = NULL;
+      }
     else
       r = idmap_write_during (&x->m, mo->pid, during_maps, &d, err);
     if (r < 0)
@@ -1954,8 +1980,9 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
       }
   }
   idmap_note_once (x->st, &x->m);
-  /* --rm of files owned by subordinate ids needs this namespace later. */
-  if (spec->rm && x->m.mode == IDMAP_SUBID && *userns_fd < 0)
+  /* --rm of files owned by subordinate ids needs this namespace later
+   * (rl itself being root of it does not). */
+  if (spec->rm && x->m.mode == IDMAP_SUBID && !x->in_userns && *userns_fd < 0)
     {
       char path[64];
       snprintf (path, sizeof path, "/proc/%d/ns/user", mo->pid);
@@ -1983,6 +2010,14 @@ kill:
   if (mo->pidfd >= 0)
     close (mo->pidfd);
   mo->pidfd = -1;
+  return -1;
+abandon:
+  if (pending)
+    {
+      rl_error_t e2 = NULL;
+      idmap_self_wait (&x->m, pending, &e2);
+      rl_error_free (&e2);
+    }
   return -1;
 }
 
