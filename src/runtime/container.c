@@ -3,6 +3,7 @@
 #include "config.h"
 #include "runtime/container.h"
 #include "runtime/idmap.h"
+#include "store/tmp.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/util.h"
@@ -816,6 +817,29 @@ rm_in_userns (void *arg, rl_error_t *err)
   return rm_rf_at (a->st->rootfd, a->dir, err);
 }
 
+/* The runroot's directory of a removed container, and its name. */
+static void
+drop_live_and_name (struct rl_store *st, const char *dir, const char *id, const char *name)
+{
+  rl_error_t e = NULL;
+
+  if (rm_rf_at (st->runfd, dir, &e) < 0)
+    rl_error_free (&e);
+  if (name && *name)
+    {
+      cleanup_close int namesfd = openat (st->rootfd, "names", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      char target[CONTAINER_ID_LEN + 2];
+      ssize_t n;
+
+      if (namesfd >= 0 && (n = readlinkat (namesfd, name, target, sizeof target - 1)) > 0)
+        {
+          target[n] = '\0';
+          if (strcmp (target, id) == 0)
+            unlinkat (namesfd, name, 0);
+        }
+    }
+}
+
 int
 container_delete_files (struct rl_store *st, const char *id, const char *name, int userns_fd,
                         rl_error_t *err)
@@ -855,21 +879,38 @@ container_delete_files (struct rl_store *st, const char *id, const char *name, i
             return rl_error_wrap (err, "remove container %.12s", id);
         }
     }
-  if (rm_rf_at (st->runfd, dir, &e2) < 0)
-    rl_error_free (&e2);
-  if (name && *name)
-    {
-      cleanup_close int namesfd = openat (st->rootfd, "names", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      char target[CONTAINER_ID_LEN + 2];
-      ssize_t n;
+  drop_live_and_name (st, dir, id, name);
+  return 0;
+}
 
-      if (namesfd >= 0 && (n = readlinkat (namesfd, name, target, sizeof target - 1)) > 0)
-        {
-          target[n] = '\0';
-          if (strcmp (target, id) == 0)
-            unlinkat (namesfd, name, 0);
-        }
+int
+container_delete_background (struct rl_store *st, const char *id, const char *name,
+                             rl_error_t *err)
+{
+  cleanup_free char *dir = xasprintf ("containers/%s", id);
+  cleanup_free char *trash = xasprintf ("tmp/" STORE_TMP_REMOVED "%s", id);
+  pid_t pid;
+
+  if (renameat (st->rootfd, dir, st->rootfd, trash) < 0)
+    return container_delete_files (st, id, name, -1, err);
+  drop_live_and_name (st, dir, id, name);
+  fflush (NULL);
+  pid = fork ();
+  if (pid == 0)
+    {
+      rl_error_t e = NULL;
+      /* Nothing of the caller's (a pipe someone reads to its end, the
+       * terminal) stays open; nor does the terminal's ^C reach us. */
+      setsid ();
+      if (st->rootfd > 0)
+        syscall (SYS_close_range, 0, st->rootfd - 1, 0);
+      syscall (SYS_close_range, st->rootfd + 1, ~0U, 0);
+      if (rm_rf_at (st->rootfd, trash, &e) == 0)
+        store_tmp_gc_removed (st, NULL);
+      _exit (0);
     }
+  if (pid < 0 && rm_rf_at (st->rootfd, trash, err) < 0)
+    return rl_error_wrap (err, "remove container %.12s", id);
   return 0;
 }
 

@@ -1354,7 +1354,12 @@ finish (struct run_ctx *x, int exit_code, const char *driver, int64_t started, i
     return;
   if (x->spec->rm)
     {
-      if (container_delete_files (x->st, x->c.id, x->c.name, userns_fd, &e) < 0)
+      /* In the foreground rl returns the status without waiting out the
+       * removal, when it may remove every file itself. */
+      bool later = !x->spec->detach && (x->in_userns || x->m.mode == IDMAP_HOST);
+      if ((later ? container_delete_background (x->st, x->c.id, x->c.name, &e)
+                 : container_delete_files (x->st, x->c.id, x->c.name, userns_fd, &e))
+          < 0)
         {
           fprintf (stderr, "rl: remove container %.12s: %s\n", x->c.id, e->msg);
           rl_error_free (&e);

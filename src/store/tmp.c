@@ -117,6 +117,7 @@ store_tmp_release (struct rl_store *st, const struct idmap *m, struct store_tmp 
 void
 store_tmp_gc (struct rl_store *st, const struct idmap *m)
 {
+  store_tmp_gc_removed (st, m);
   cleanup_dir DIR *d = NULL;
   struct dirent *de;
   int fd = openat (st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -151,5 +152,37 @@ store_tmp_gc (struct rl_store *st, const struct idmap *m)
           continue;
         }
       unlinkat (st->rootfd, lockname, 0);
+    }
+}
+
+void
+store_tmp_gc_removed (struct rl_store *st, const struct idmap *m)
+{
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+  int fd = openat (st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_free char *name = NULL;
+      rl_error_t e = NULL;
+
+      if (strncmp (de->d_name, STORE_TMP_REMOVED, strlen (STORE_TMP_REMOVED)) != 0)
+        continue;
+      name = xasprintf ("tmp/%s", de->d_name);
+      if ((m ? store_remove_as_owner (m, st->rootfd, name, &e) : rm_rf_at (st->rootfd, name, &e))
+          < 0)
+        {
+          if (m)
+            rl_warn ("cannot remove the removed container's files in `%s/%s`: %s", st->root, name,
+                     e->msg);
+          rl_error_free (&e);
+        }
     }
 }
