@@ -884,8 +884,7 @@ container_delete_files (struct rl_store *st, const char *id, const char *name, i
 }
 
 int
-container_delete_background (struct rl_store *st, const char *id, const char *name,
-                             rl_error_t *err)
+container_delete_background (struct rl_store *st, const char *id, const char *name, rl_error_t *err)
 {
   cleanup_free char *dir = xasprintf ("containers/%s", id);
   cleanup_free char *trash = xasprintf ("tmp/" STORE_TMP_REMOVED "%s", id);

@@ -621,9 +621,9 @@ idmap_self_wait (struct idmap *m, struct idmap_self *p, rl_error_t *err)
       failure = xasprintf ("newuidmap/newgidmap failed: %s", l);
     }
   else
-    failure = xstrdup (p->h[0].pid <= 0 || p->h[1].pid <= 0
-                           ? "newuidmap/newgidmap could not be started"
-                           : "newuidmap/newgidmap failed");
+    failure
+        = xstrdup (p->h[0].pid <= 0 || p->h[1].pid <= 0 ? "newuidmap/newgidmap could not be started"
+                                                        : "newuidmap/newgidmap failed");
   free (p);
   /* As with a child's maps: what works without a helper, if neither map
    * was written. */

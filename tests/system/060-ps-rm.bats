@@ -97,6 +97,32 @@ PS_HEADER='^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +NAMES$'
 	assert_status 0
 }
 
+@test "--rm: when rl returns the container is gone; its files, of other ids too, go just after" {
+	run_rl run --rm --name bg bb sh -c 'mkdir -p /d/e && touch /d/e/f && chown -R 1:1 /d && chmod 000 /d/e /d'
+	assert_status 0
+	run_rl ps -aq
+	assert_output ""
+	# The record went with rl; a child of rl's deletes the files after it.
+	run ls -A "$(rl_store)/containers"
+	assert_output ""
+	wait_removals || fail "the removed container's files stay in tmp/"
+	wait_gone "run --rm --name bg" || fail "the removing child lives on"
+	run_rl run --rm --name bg bb true
+	assert_status 0
+}
+
+@test "a removal cut short (tmp/rm-*) is finished by the next --rm, and by image commands" {
+	local s
+	s=$(rl_store)
+	mkdir -p "$s/tmp/rm-0123abcd/upper/d" && touch "$s/tmp/rm-0123abcd/upper/d/f"
+	chmod 000 "$s/tmp/rm-0123abcd/upper/d"
+	rl run --rm bb true
+	wait_removals || fail "tmp/rm-0123abcd left behind"
+	mkdir -p "$s/tmp/rm-4567ef/upper"
+	rl rmi no-such-image >/dev/null 2>&1 || true
+	[ ! -e "$s/tmp/rm-4567ef" ] || fail "rmi's gc left tmp/rm-4567ef"
+}
+
 @test "--name must be unique" {
 	run_rl run --name twice bb true
 	assert_status 0

@@ -393,12 +393,26 @@ rl_store() {
 	echo "$XDG_DATA_HOME/rl"
 }
 
+# wait_removals [SECONDS]: wait until the store's tmp/ holds no rm-* entry:
+# the files of a --rm container, deleted by a child of its rl's after rl
+# returned (design.md).
+wait_removals() {
+	local limit=${1:-10} i
+	for ((i = 0; i < limit * 50; i++)); do
+		compgen -G "$(rl_store)/tmp/rm-*" >/dev/null || return 0
+		sleep 0.02
+	done
+	echo "wait_removals: still there: $(ls -A "$(rl_store)/tmp")" >&2
+	return 1
+}
+
 # store_snapshot FILE: what a failed command must leave as it found it:
 # images.json's bytes, the names in layers/ and blobs/sha256/, and tmp/'s
 # contents (which must be empty between commands).
 store_snapshot() {
 	local s
 	s=$(rl_store)
+	wait_removals || true
 	{
 		echo "images.json $(sha256sum <"$s/images.json" 2>/dev/null | cut -d' ' -f1)"
 		(cd "$s" 2>/dev/null && ls -A layers blobs/sha256 tmp 2>/dev/null)
