@@ -319,15 +319,16 @@ container_create (struct rl_store *st, struct rl_container *c, rl_error_t *err)
       rl_error_wrap (err, "container `%s`", c->name);
       goto fail_dir;
     }
-  {
-    int fd = openat (dirfd, "created", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-      {
-        rl_error (err, errno, "container `%s`: mark it created", c->name);
-        goto fail_dir;
-      }
-    close (fd);
-  }
+  if (!c->starts_now)
+    {
+      int fd = openat (dirfd, "created", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0)
+        {
+          rl_error (err, errno, "container `%s`: mark it created", c->name);
+          goto fail_dir;
+        }
+      close (fd);
+    }
   store_unlock (st);
   return steal_fd (&dirfd);
 

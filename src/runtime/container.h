@@ -45,8 +45,9 @@ struct rl_container
   int64_t created; /* unix ns */
   char *driver;    /* as asked */
   bool rm;
-  char **labels; /* "KEY=VALUE" */
-  char **spec;   /* the run options (struct run_spec's canon) */
+  char **labels;   /* "KEY=VALUE" */
+  char **spec;     /* the run options (struct run_spec's canon) */
+  bool starts_now; /* made by `rl run`: no `created` mark (a file less to make and remove) */
 };
 
 void container_clear (struct rl_container *c);
@@ -101,7 +102,8 @@ char *container_random_name (void);
  * NULL: a random one), containers/ID/ and its config.json.  Fills c->id (and c->name) and returns
  * an O_DIRECTORY fd on the container's store directory. */
 int container_create (struct rl_store *st, struct rl_container *c, rl_error_t *err);
-/* A new container has the file `created` until it first runs:
+/* A new container has the file `created` until it first runs (except one
+ * that `rl run` starts at once: killed before its start, it shows exited):
  * container_started() removes it and an old exit record, once the live
  * state says it runs. */
 void container_started (int ctrfd);

@@ -2366,6 +2366,7 @@ run_container (struct rl_globals *g, struct rl_store *st, struct rl_image *img,
         goto out;
       }
     x.c.id = xstrdup (id);
+    x.c.starts_now = true;
     x.create_pending = true;
   }
   ret = run_prepared (&x, true, err);
