@@ -730,9 +730,356 @@ export_bpf (scmp_filter_ctx ctx, struct seccomp_prog *out, rl_error_t *err)
   return 0;
 }
 
-int
-seccomp_compile (const struct seccomp_opts *o, const char *profile_text, struct seccomp_prog *out,
-                 rl_error_t *err)
+/* ---- the default profile as compact BPF --------------------------------
+ *
+ * libseccomp's program for the default profile is about 900 instructions
+ * for the two architectures; the kernel JIT-compiles it and runs it once
+ * per syscall number when the filter is attached, which cost about 0.25 ms
+ * of every start.  The allow-list is mostly runs of consecutive numbers:
+ * here each architecture gets a binary search over those runs (about 8
+ * comparisons per call) that returns the verdict, and three small blocks
+ * for the calls with argument rules.  The unit tests run both programs
+ * over every number and the interesting arguments and compare verdicts
+ * (seccomp_compile_reference keeps libseccomp's for that). */
+
+enum verdict_kind
+{
+  V_RET,         /* return ret */
+  V_IOCTL,       /* allowed but for TIOCSTI and TIOCLINUX */
+  V_PERSONALITY, /* allowed for safe_personalities */
+  V_CLONE,       /* allowed without namespace flags */
+};
+
+struct verdict
+{
+  enum verdict_kind kind;
+  uint32_t ret;
+};
+
+#define RET_EPERM  (SECCOMP_RET_ERRNO | EPERM)
+#define RET_ENOSYS (SECCOMP_RET_ERRNO | ENOSYS)
+
+uint32_t
+seccomp_prog_eval (const struct seccomp_prog *p, const struct seccomp_data *d)
+{
+  const struct sock_filter *f = p->insns;
+  size_t n = p->n_insns;
+  uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = { 0 };
+
+  for (size_t pc = 0; pc < n; pc++)
+    {
+      const struct sock_filter *i = &f[pc];
+      uint32_t src = BPF_SRC (i->code) == BPF_X ? x : i->k;
+      bool t;
+
+      switch (i->code)
+        {
+        case BPF_LD | BPF_W | BPF_ABS:
+          if (i->k % 4 != 0 || i->k + 4 > sizeof *d)
+            return SECCOMP_EVAL_BAD;
+          memcpy (&a, (const char *)d + i->k, 4);
+          continue;
+        case BPF_LD | BPF_MEM:
+        case BPF_LDX | BPF_MEM:
+        case BPF_ST:
+        case BPF_STX:
+          if (i->k >= BPF_MEMWORDS)
+            return SECCOMP_EVAL_BAD;
+          if (i->code == (BPF_LD | BPF_MEM))
+            a = mem[i->k];
+          else if (i->code == (BPF_LDX | BPF_MEM))
+            x = mem[i->k];
+          else
+            mem[i->k] = i->code == BPF_ST ? a : x;
+          continue;
+        case BPF_LD | BPF_IMM:
+          a = i->k;
+          continue;
+        case BPF_LDX | BPF_IMM:
+          x = i->k;
+          continue;
+        case BPF_ALU | BPF_AND | BPF_K:
+        case BPF_ALU | BPF_AND | BPF_X:
+          a &= src;
+          continue;
+        case BPF_MISC | BPF_TAX:
+          x = a;
+          continue;
+        case BPF_MISC | BPF_TXA:
+          a = x;
+          continue;
+        case BPF_JMP | BPF_JA:
+          pc += i->k;
+          continue;
+        case BPF_RET | BPF_K:
+          return i->k;
+        case BPF_RET | BPF_A:
+          return a;
+        }
+      switch (i->code & ~BPF_X)
+        {
+        case BPF_JMP | BPF_JEQ:
+          t = a == src;
+          break;
+        case BPF_JMP | BPF_JGT:
+          t = a > src;
+          break;
+        case BPF_JMP | BPF_JGE:
+          t = a >= src;
+          break;
+        case BPF_JMP | BPF_JSET:
+          t = (a & src) != 0;
+          break;
+        default:
+          return SECCOMP_EVAL_BAD;
+        }
+      pc += t ? i->jt : i->jf;
+    }
+  return SECCOMP_EVAL_BAD;
+}
+
+static int
+special_nr (uint32_t arch, const char *name)
+{
+  int nr = seccomp_syscall_resolve_name_arch (arch, name);
+  return nr >= 0 && nr <= TABLE_MAX_NR ? nr : -1;
+}
+
+/* What the default profile says of every number of arch: the verdicts of
+ * libseccomp's program for its rules (ref, prologue included; with the
+ * arguments zero), so that what libseccomp knows of each architecture
+ * (i386's socket calls, say) holds here too; and the three calls whose
+ * arguments the rules look at, marked for their blocks. */
+static int
+default_verdicts (const struct seccomp_opts *o, const struct seccomp_prog *ref, uint32_t arch,
+                  struct verdict *tab, rl_error_t *err)
+{
+  uint32_t audit = arch == SCMP_ARCH_X86_64 ? AUDIT_ARCH_X86_64 : AUDIT_ARCH_I386;
+  int nr;
+
+  for (uint32_t i = 0; i <= TABLE_MAX_NR; i++)
+    {
+      struct seccomp_data d = { .nr = (int)i, .arch = audit };
+      uint32_t r = seccomp_prog_eval (ref, &d);
+      if (r == SECCOMP_EVAL_BAD)
+        return rl_error (err, 0, "libseccomp's program has an instruction rl does not know");
+      tab[i] = (struct verdict){ V_RET, r };
+    }
+  if ((nr = special_nr (arch, "ioctl")) >= 0)
+    tab[nr].kind = V_IOCTL;
+  if ((nr = special_nr (arch, "personality")) >= 0)
+    tab[nr].kind = V_PERSONALITY;
+  if (!(o->caps & CAP_BIT (CAP_SYS_ADMIN)) && (nr = special_nr (arch, "clone")) >= 0)
+    tab[nr].kind = V_CLONE;
+  return 0;
+}
+
+struct bpf_buf
+{
+  struct sock_filter *f;
+  size_t n, cap;
+};
+
+static size_t
+put (struct bpf_buf *b, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
+{
+  if (b->n == b->cap)
+    {
+      b->cap = b->cap ? 2 * b->cap : 256;
+      b->f = xrealloc (b->f, b->cap * sizeof *b->f);
+    }
+  b->f[b->n] = (struct sock_filter){ code, jt, jf, k };
+  return b->n++;
+}
+
+/* Runs of numbers with one verdict. */
+struct run
+{
+  uint32_t first;
+  struct verdict v;
+};
+
+/* A jump to a block placed later: patched once it is. */
+struct fixup
+{
+  size_t at;
+  enum verdict_kind kind;
+};
+
+static bool
+same_verdict (struct verdict a, struct verdict b)
+{
+  return a.kind == b.kind && (a.kind != V_RET || a.ret == b.ret);
+}
+
+/* Instructions of the search over runs[lo..hi). */
+static size_t
+tree_size (size_t lo, size_t hi)
+{
+  size_t mid, left;
+
+  if (hi - lo == 1)
+    return 1;
+  mid = lo + (hi - lo) / 2;
+  left = tree_size (lo, mid);
+  return (left > 255 ? 2 : 1) + left + tree_size (mid, hi);
+}
+
+/* The binary search over runs[lo..hi): each node compares with the first
+ * number of its right half and jumps over the left one (through a JA
+ * when that is too far for the 8-bit offset).  Leaves return the verdict
+ * or jump to the argument blocks, patched later (fx). */
+static void
+emit_tree (struct bpf_buf *b, const struct run *runs, size_t lo, size_t hi, struct fixup *fx,
+           size_t *n_fx)
+{
+  size_t mid, left;
+
+  if (hi - lo == 1)
+    {
+      if (runs[lo].v.kind == V_RET)
+        put (b, BPF_RET | BPF_K, runs[lo].v.ret, 0, 0);
+      else
+        fx[(*n_fx)++] = (struct fixup){ put (b, BPF_JMP | BPF_JA, 0, 0, 0), runs[lo].v.kind };
+      return;
+    }
+  mid = lo + (hi - lo) / 2;
+  left = tree_size (lo, mid);
+  if (left <= 255)
+    put (b, BPF_JMP | BPF_JGE | BPF_K, runs[mid].first, (uint8_t)left, 0);
+  else
+    {
+      put (b, BPF_JMP | BPF_JGE | BPF_K, runs[mid].first, 0, 1);
+      put (b, BPF_JMP | BPF_JA, (uint32_t)left, 0, 0);
+    }
+  emit_tree (b, runs, lo, mid, fx, n_fx);
+  emit_tree (b, runs, mid, hi, fx, n_fx);
+}
+
+/* One architecture: nr above the table ENOSYS, x32 numbers EPERM, then the
+ * search; the argument blocks follow.  i386 arguments are 32 bits: only
+ * their low word is compared, as libseccomp does. */
+static int
+emit_arch (struct bpf_buf *b, const struct seccomp_opts *o, const struct seccomp_prog *ref,
+           uint32_t arch, rl_error_t *err)
+{
+  struct verdict tab[TABLE_MAX_NR + 1];
+  struct run runs[TABLE_MAX_NR + 1];
+  struct fixup fx[TABLE_MAX_NR + 1];
+  size_t n_runs = 0, n_fx = 0;
+  bool is64 = arch == SCMP_ARCH_X86_64;
+  const uint32_t a0 = offsetof (struct seccomp_data, args[0]);
+  const uint32_t a1 = offsetof (struct seccomp_data, args[1]);
+
+  if (default_verdicts (o, ref, arch, tab, err) < 0)
+    return -1;
+  for (uint32_t nr = 0; nr <= TABLE_MAX_NR; nr++)
+    if (n_runs == 0 || !same_verdict (runs[n_runs - 1].v, tab[nr]))
+      runs[n_runs++] = (struct run){ nr, tab[nr] };
+
+  put (b, BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr), 0, 0);
+  if (is64)
+    {
+      put (b, BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1);
+      put (b, BPF_RET | BPF_K, RET_EPERM, 0, 0);
+    }
+  put (b, BPF_JMP | BPF_JGT | BPF_K, TABLE_MAX_NR, 0, 1);
+  put (b, BPF_RET | BPF_K, RET_ENOSYS, 0, 0);
+  emit_tree (b, runs, 0, n_runs, fx, &n_fx);
+
+  for (int kind = V_IOCTL; kind <= V_CLONE; kind++)
+    {
+      size_t start = b->n;
+      bool used = false;
+
+      for (size_t i = 0; i < n_fx; i++)
+        if (fx[i].kind == (enum verdict_kind)kind)
+          {
+            b->f[fx[i].at].k = start - (fx[i].at + 1);
+            used = true;
+          }
+      if (!used)
+        continue;
+      switch (kind)
+        {
+        case V_IOCTL:
+          /* The command is an unsigned int: the low word is what the
+           * kernel reads. */
+          put (b, BPF_LD | BPF_W | BPF_ABS, a1, 0, 0);
+          put (b, BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, 1, 0);
+          put (b, BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, 0, 1);
+          put (b, BPF_RET | BPF_K, RET_EPERM, 0, 0);
+          put (b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+          break;
+        case V_PERSONALITY:
+          {
+            size_t n = ARRAY_SIZE (safe_personalities);
+            if (is64)
+              {
+                put (b, BPF_LD | BPF_W | BPF_ABS, a0 + 4, 0, 0);
+                put (b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint8_t)(n + 1));
+              }
+            put (b, BPF_LD | BPF_W | BPF_ABS, a0, 0, 0);
+            /* Each match jumps to the ALLOW after the EPERM. */
+            for (size_t i = 0; i < n; i++)
+              put (b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)safe_personalities[i], (uint8_t)(n - i),
+                   0);
+            put (b, BPF_RET | BPF_K, RET_EPERM, 0, 0);
+            put (b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+          }
+          break;
+        case V_CLONE:
+          /* CLONE_NS_FLAGS are all in the low word. */
+          put (b, BPF_LD | BPF_W | BPF_ABS, a0, 0, 0);
+          put (b, BPF_JMP | BPF_JSET | BPF_K, CLONE_NS_FLAGS, 0, 1);
+          put (b, BPF_RET | BPF_K, RET_EPERM, 0, 0);
+          put (b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+          break;
+        }
+    }
+  return 0;
+}
+
+static int compile_libseccomp (const struct seccomp_opts *o, const char *profile_text,
+                               struct seccomp_prog *out, rl_error_t *err);
+
+static int
+default_program (const struct seccomp_opts *o, struct seccomp_prog *out, rl_error_t *err)
+{
+  struct seccomp_prog ref = { 0 };
+  struct bpf_buf b = { 0 };
+  size_t to64, to32;
+  int r;
+
+  if (compile_libseccomp (o, NULL, &ref, err) < 0)
+    return -1;
+  put (&b, BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, arch), 0, 0);
+  put (&b, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 1);
+  to64 = put (&b, BPF_JMP | BPF_JA, 0, 0, 0);
+  put (&b, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 1);
+  to32 = put (&b, BPF_JMP | BPF_JA, 0, 0, 0);
+  put (&b, BPF_RET | BPF_K, RET_EPERM, 0, 0);
+  b.f[to64].k = b.n - (to64 + 1);
+  r = emit_arch (&b, o, &ref, SCMP_ARCH_X86_64, err);
+  b.f[to32].k = b.n - (to32 + 1);
+  if (r == 0)
+    r = emit_arch (&b, o, &ref, SCMP_ARCH_X86, err);
+  seccomp_prog_clear (&ref);
+  if (r == 0 && b.n > BPF_MAX_INSNS)
+    r = rl_error (err, 0, "seccomp filter too large (%zu instructions)", b.n);
+  if (r < 0)
+    {
+      free (b.f);
+      return -1;
+    }
+  out->insns = b.f;
+  out->n_insns = b.n;
+  return 0;
+}
+
+static int
+compile_libseccomp (const struct seccomp_opts *o, const char *profile_text,
+                    struct seccomp_prog *out, rl_error_t *err)
 {
   cleanup_seccomp scmp_filter_ctx ctx = NULL;
   struct prologue pro = { 0 };
@@ -792,6 +1139,25 @@ seccomp_compile (const struct seccomp_opts *o, const char *profile_text, struct 
   return 0;
 }
 
+int
+seccomp_compile (const struct seccomp_opts *o, const char *profile_text, struct seccomp_prog *out,
+                 rl_error_t *err)
+{
+  if (o->profile == SECCOMP_PROFILE_DEFAULT)
+    {
+      memset (out, 0, sizeof *out);
+      return default_program (o, out, err);
+    }
+  return compile_libseccomp (o, profile_text, out, err);
+}
+
+int
+seccomp_compile_reference (const struct seccomp_opts *o, const char *profile_text,
+                           struct seccomp_prog *out, rl_error_t *err)
+{
+  return compile_libseccomp (o, profile_text, out, err);
+}
+
 /* ---- the cache --------------------------------------------------------- */
 
 static uint64_t
@@ -830,7 +1196,7 @@ cache_name (const struct seccomp_opts *o, const char *text)
     u.release[0] = '\0';
   for (int k = 0; k < 2; k++)
     {
-      h[k] = fnv1a_str (h[k], "rl-seccomp-1 x86_64");
+      h[k] = fnv1a_str (h[k], "rl-seccomp-2 x86_64");
       h[k] = fnv1a (h[k], v, sizeof *v);
       /* A profile's minKernel conditions depend on it. */
       if (text)

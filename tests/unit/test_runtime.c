@@ -12,7 +12,15 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -601,9 +609,12 @@ test_seccomp_load (void)
   struct seccomp_prog p;
   rl_error_t err = NULL;
   /* keyctl(-1) and bpf(-1) would be EINVAL past the filter; getppid
-   * succeeds; clone3 is ENOSYS by rule, 1000 by being past the table. */
-  const long nrs[] = { SYS_keyctl, SYS_bpf, SYS_getppid, SYS_clone3, 1000 };
-  const int want[] = { EPERM, EPERM, 0, ENOSYS, ENOSYS };
+   * succeeds; clone3 is ENOSYS by rule, 1000 by being past the table;
+   * clone(-1) has namespace flags; personality(-1) is no safe value (its
+   * high word counts); ioctl(-1, 0) passes and finds no such fd. */
+  const long nrs[] = { SYS_keyctl, SYS_bpf,   SYS_getppid,     SYS_clone3,
+                       1000,       SYS_clone, SYS_personality, SYS_ioctl };
+  const int want[] = { EPERM, EPERM, 0, ENOSYS, ENOSYS, EPERM, EPERM, EBADF };
   /* A deny-by-default profile: calls it names work, others below its
    * highest name (exit_group, 231) are EPERM, past it ENOSYS. */
   const long jnrs[] = { SYS_getppid, SYS_tkill, 232, 1000 };
@@ -623,6 +634,83 @@ test_seccomp_load (void)
          == 0);
   CHECK (calls_under (&p, jnrs, jwant, ARRAY_SIZE (jnrs)) == 0);
   seccomp_prog_clear (&p);
+}
+
+/* rl's compact program for the default profile answers every call as
+ * libseccomp's program for the same rules does: every number of both
+ * architectures (and past the table, x32 numbers, another architecture),
+ * with the arguments that the rules look at. */
+static void
+test_seccomp_compact (void)
+{
+  static const uint64_t a0s[] = {
+    0,
+    0x8,
+    0x20000,
+    0x20008,
+    0xffffffff,
+    0x1,
+    0x400000,
+    0x100000008ULL,
+    0x1ffffffffULL,
+    SIGCHLD,
+    CLONE_NEWNS | SIGCHLD,
+    CLONE_NEWUSER,
+    CLONE_NEWNET,
+    CLONE_VM | CLONE_THREAD,
+    (1ULL << 32) | SIGCHLD,
+    (1ULL << 32) | CLONE_NEWPID,
+    UINT64_MAX,
+  };
+  static const uint64_t a1s[]
+      = { 0,         TIOCSTI, TIOCLINUX, TCGETS, TIOCSTI | (1ULL << 32), (uint64_t)TIOCLINUX << 32,
+          UINT64_MAX };
+  static const uint32_t arches[] = { AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64 };
+  size_t checked = 0, differ = 0;
+
+  for (int variant = 0; variant < 4; variant++)
+    {
+      struct seccomp_opts o = { .profile = SECCOMP_PROFILE_DEFAULT,
+                                .caps = variant & 1 ? caps_all () : CAPS_DEFAULT,
+                                .root_emulation = variant & 2 };
+      struct seccomp_prog ref, mine;
+      rl_error_t err = NULL;
+
+      CHECK (seccomp_compile_reference (&o, NULL, &ref, &err) == 0);
+      CHECK (seccomp_compile (&o, NULL, &mine, &err) == 0);
+      /* Far smaller than libseccomp's. */
+      CHECK (mine.n_insns > 50 && mine.n_insns * 3 < ref.n_insns * 2);
+      for (size_t ai = 0; ai < ARRAY_SIZE (arches); ai++)
+        for (uint32_t k = 0; k < 560 + 16; k++)
+          {
+            uint32_t nr = k < 560 ? k : 0x40000000U + (k - 560);
+            for (size_t j = 0; j < ARRAY_SIZE (a0s) + ARRAY_SIZE (a1s); j++)
+              {
+                struct seccomp_data d = { .nr = (int)nr, .arch = arches[ai] };
+                uint32_t r1, r2;
+                if (j < ARRAY_SIZE (a0s))
+                  d.args[0] = a0s[j];
+                else
+                  d.args[1] = a1s[j - ARRAY_SIZE (a0s)];
+                r1 = seccomp_prog_eval (&ref, &d);
+                r2 = seccomp_prog_eval (&mine, &d);
+                checked++;
+                if (r1 != r2 || r1 == SECCOMP_EVAL_BAD)
+                  {
+                    if (differ++ < 10)
+                      fprintf (stderr,
+                               "variant %d arch %#x nr %u a0 %#llx a1 %#llx: libseccomp %#x, "
+                               "rl %#x\n",
+                               variant, arches[ai], nr, (unsigned long long)d.args[0],
+                               (unsigned long long)d.args[1], r1, r2);
+                  }
+              }
+          }
+      seccomp_prog_clear (&ref);
+      seccomp_prog_clear (&mine);
+    }
+  CHECK (checked > 100000);
+  CHECK (differ == 0);
 }
 
 static void
@@ -703,5 +791,6 @@ main (void)
   RUN_TEST (test_confinement_opts);
   RUN_TEST (test_seccomp_compile);
   RUN_TEST (test_seccomp_load);
+  RUN_TEST (test_seccomp_compact);
   return unit_exit ();
 }
