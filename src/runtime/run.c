@@ -442,7 +442,7 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
   const char *user_spec = s->user ? s->user : ic->user && *ic->user ? ic->user : "0";
   const char *workdir = s->workdir ? s->workdir : ic->workdir && *ic->workdir ? ic->workdir : "/";
   int sock = x->sock[1];
-  rl_error_t err = NULL;
+  rl_error_t err = NULL, lo_err = NULL;
   struct go_msg go;
   struct rl_user user = { 0 };
   cleanup_free char *target = xasprintf ("%s/root", x->st->runroot);
@@ -469,8 +469,14 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
     }
   sigemptyset (&x->oldmask);
   sigprocmask (SIG_SETMASK, &x->oldmask, NULL);
+  /* Loopback needs no id map, only the namespace's capabilities: up while
+   * the helpers still write the maps.  A failure is told after go. */
+  if (s->network == NETWORK_SLIRP || s->network == NETWORK_NONE)
+    net_loopback_up (&lo_err);
   if (recv (sock, &go, sizeof go, 0) != sizeof go)
     _exit (RL_EXIT_FAILURE);
+  if (lo_err)
+    child_fail (sock, RL_EXIT_FAILURE, &lo_err);
 
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     {
@@ -506,8 +512,6 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
         }
       close (tap);
     }
-  else if (s->network == NETWORK_NONE && net_loopback_up (&err) < 0)
-    child_fail (sock, RL_EXIT_FAILURE, &err);
   ms = (struct mounts_spec){ .netns = s->network != NETWORK_HOST,
                              .gid5_mapped = go.mode != IDMAP_SINGLE && idmap_size (&x->m) > 5,
                              .etcdir = x->st->runroot,
