@@ -1119,6 +1119,7 @@ static void
 detached_loop (struct monitor *mo, struct run_ctx *x)
 {
   static bool trimmed;
+  bool trim_due = false;
 
   for (;;)
     {
@@ -1128,6 +1129,10 @@ detached_loop (struct monitor *mo, struct run_ctx *x)
       bool net_polled = false;
       int r, timeout = mo->exited ? 1000 : -1;
 
+      /* The trim waits a little: `rl run -d`, told OK, is still printing
+       * the id and exiting, on the same two cores perhaps. */
+      if (trim_due && (timeout < 0 || timeout > 2))
+        timeout = 2;
       if (mo->exited && mo->sock < 0 && mo->out_fd < 0 && mo->err_fd < 0 && mo->master < 0)
         break;
       at_sig = (int)n;
@@ -1178,16 +1183,20 @@ detached_loop (struct monitor *mo, struct run_ctx *x)
             continue;
           break;
         }
+      if (r == 0 && trim_due)
+        {
+          trim_resident ();
+          trimmed = true;
+          trim_due = false;
+          continue;
+        }
       if (r == 0 && !net_polled)
         break;
       if (at_sock >= 0 && p[at_sock].revents)
         {
           handle_message (mo, x);
           if (mo->sock < 0 && !trimmed)
-            {
-              trim_resident ();
-              trimmed = true;
-            }
+            trim_due = true;
         }
       if (at_out >= 0 && p[at_out].revents)
         pump_output (mo, &mo->out_fd, CTRLOG_STDOUT);
