@@ -818,14 +818,10 @@ rm_in_userns (void *arg, rl_error_t *err)
   return rm_rf_at (a->st->rootfd, a->dir, err);
 }
 
-/* The runroot's directory of a removed container, and its name. */
+/* A removed container's name. */
 static void
-drop_live_and_name (struct rl_store *st, const char *dir, const char *id, const char *name)
+drop_name (struct rl_store *st, const char *id, const char *name)
 {
-  rl_error_t e = NULL;
-
-  if (rm_rf_at (st->runfd, dir, &e) < 0)
-    rl_error_free (&e);
   if (name && *name)
     {
       cleanup_close int namesfd = openat (st->rootfd, "names", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -880,7 +876,9 @@ container_delete_files (struct rl_store *st, const char *id, const char *name, i
             return rl_error_wrap (err, "remove container %.12s", id);
         }
     }
-  drop_live_and_name (st, dir, id, name);
+  if (rm_rf_at (st->runfd, dir, &e2) < 0)
+    rl_error_free (&e2);
+  drop_name (st, id, name);
   return 0;
 }
 
@@ -893,7 +891,7 @@ container_delete_background (struct rl_store *st, const char *id, const char *na
 
   if (renameat (st->rootfd, dir, st->rootfd, trash) < 0)
     return container_delete_files (st, id, name, -1, err);
-  drop_live_and_name (st, dir, id, name);
+  drop_name (st, id, name);
   fflush (NULL);
   pid = fork ();
   if (pid == 0)
@@ -902,15 +900,30 @@ container_delete_background (struct rl_store *st, const char *id, const char *na
       /* Nothing of the caller's (a pipe someone reads to its end, the
        * terminal) stays open; nor does the terminal's ^C reach us. */
       setsid ();
-      if (st->rootfd > 0)
-        syscall (SYS_close_range, 0, st->rootfd - 1, 0);
-      syscall (SYS_close_range, st->rootfd + 1, ~0U, 0);
+      {
+        unsigned lo = st->rootfd < st->runfd ? st->rootfd : st->runfd;
+        unsigned hi = st->rootfd < st->runfd ? st->runfd : st->rootfd;
+        if (lo > 0)
+          syscall (SYS_close_range, 0, lo - 1, 0);
+        if (hi > lo + 1)
+          syscall (SYS_close_range, lo + 1, hi - 1, 0);
+        syscall (SYS_close_range, hi + 1, ~0U, 0);
+      }
+      /* The runroot's directory too: without the record nothing reads it. */
+      if (rm_rf_at (st->runfd, dir, &e) < 0)
+        rl_error_free (&e);
       if (rm_rf_at (st->rootfd, trash, &e) == 0)
         store_tmp_gc_removed (st, NULL);
       _exit (0);
     }
-  if (pid < 0 && rm_rf_at (st->rootfd, trash, err) < 0)
-    return rl_error_wrap (err, "remove container %.12s", id);
+  if (pid < 0)
+    {
+      rl_error_t e2 = NULL;
+      if (rm_rf_at (st->runfd, dir, &e2) < 0)
+        rl_error_free (&e2);
+      if (rm_rf_at (st->rootfd, trash, err) < 0)
+        return rl_error_wrap (err, "remove container %.12s", id);
+    }
   return 0;
 }
 

@@ -149,9 +149,10 @@ int container_delete_files (struct rl_store *st, const char *id, const char *nam
 /* The same for a --rm container in the foreground, whose rl must return
  * the command's status without waiting out the removal (on a file system
  * mounted with discard each directory removed waits for the disk): the
- * record, the runroot directory and the name go at once, the record moving
- * to the store's tmp/ (see store/tmp.h), and a child of the caller's that
- * nobody waits for removes the files.  The caller must be able to remove
+ * record and the name go at once, the record moving to the store's tmp/
+ * (see store/tmp.h), and a child of the caller's that nobody waits for
+ * removes the files and the runroot directory (nothing reads it without
+ * the record).  The caller must be able to remove
  * every one of them (root of the container's user namespace, or real root). */
 int container_delete_background (struct rl_store *st, const char *id, const char *name,
                                  rl_error_t *err);
