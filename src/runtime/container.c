@@ -882,49 +882,107 @@ container_delete_files (struct rl_store *st, const char *id, const char *name, i
   return 0;
 }
 
-int
-container_delete_background (struct rl_store *st, const char *id, const char *name, rl_error_t *err)
+/* The remover: all fds closed but the store's and rd, out of the caller's
+ * session; on a byte from rd it deletes tmp/rm-ID and the runroot's
+ * directory, on end of file (the caller died, or removed synchronously)
+ * nothing. */
+static void __attribute__ ((noreturn)) remover_main (struct rl_store *st, const char *id, int rd)
 {
   cleanup_free char *dir = xasprintf ("containers/%s", id);
   cleanup_free char *trash = xasprintf ("tmp/" STORE_TMP_REMOVED "%s", id);
-  pid_t pid;
+  int keep[3] = { st->rootfd, st->runfd, rd };
+  rl_error_t e = NULL;
+  unsigned from = 0;
+  char c;
+
+  setsid ();
+  /* close_range around the three fds kept, in ascending order. */
+  for (int i = 0; i < 3; i++)
+    for (int j = i + 1; j < 3; j++)
+      if (keep[j] < keep[i])
+        {
+          int t = keep[i];
+          keep[i] = keep[j];
+          keep[j] = t;
+        }
+  for (int i = 0; i < 3; i++)
+    {
+      if (keep[i] < 0)
+        continue;
+      if ((unsigned)keep[i] > from)
+        syscall (SYS_close_range, from, keep[i] - 1, 0);
+      from = keep[i] + 1;
+    }
+  syscall (SYS_close_range, from, ~0U, 0);
+  if (read (rd, &c, 1) != 1)
+    _exit (0);
+  /* The runroot's directory too: without the record nothing reads it. */
+  if (rm_rf_at (st->runfd, dir, &e) < 0)
+    rl_error_free (&e);
+  if (rm_rf_at (st->rootfd, trash, &e) == 0)
+    store_tmp_gc_removed (st, NULL);
+  _exit (0);
+}
+
+void
+container_remover_start (struct rl_store *st, const char *id, struct container_remover *r)
+{
+  int p[2];
+
+  r->pid = -1;
+  r->fd = -1;
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    return;
+  fflush (NULL);
+  r->pid = fork ();
+  if (r->pid == 0)
+    {
+      close (p[1]);
+      remover_main (st, id, p[0]);
+    }
+  close (p[0]);
+  if (r->pid < 0)
+    close (p[1]);
+  else
+    r->fd = p[1];
+}
+
+int
+container_delete_background (struct rl_store *st, const char *id, const char *name,
+                             struct container_remover *r, rl_error_t *err)
+{
+  cleanup_free char *dir = xasprintf ("containers/%s", id);
+  cleanup_free char *trash = xasprintf ("tmp/" STORE_TMP_REMOVED "%s", id);
+  struct container_remover own = { -1, -1 };
+  int ret = 0;
 
   if (renameat (st->rootfd, dir, st->rootfd, trash) < 0)
-    return container_delete_files (st, id, name, -1, err);
-  drop_name (st, id, name);
-  fflush (NULL);
-  pid = fork ();
-  if (pid == 0)
+    ret = container_delete_files (st, id, name, -1, err);
+  else
     {
-      rl_error_t e = NULL;
-      /* Nothing of the caller's (a pipe someone reads to its end, the
-       * terminal) stays open; nor does the terminal's ^C reach us. */
-      setsid ();
-      {
-        unsigned lo = st->rootfd < st->runfd ? st->rootfd : st->runfd;
-        unsigned hi = st->rootfd < st->runfd ? st->runfd : st->rootfd;
-        if (lo > 0)
-          syscall (SYS_close_range, 0, lo - 1, 0);
-        if (hi > lo + 1)
-          syscall (SYS_close_range, lo + 1, hi - 1, 0);
-        syscall (SYS_close_range, hi + 1, ~0U, 0);
-      }
-      /* The runroot's directory too: without the record nothing reads it. */
-      if (rm_rf_at (st->runfd, dir, &e) < 0)
-        rl_error_free (&e);
-      if (rm_rf_at (st->rootfd, trash, &e) == 0)
-        store_tmp_gc_removed (st, NULL);
-      _exit (0);
+      drop_name (st, id, name);
+      if (r == NULL || r->pid <= 0)
+        {
+          container_remover_start (st, id, &own);
+          r = &own;
+        }
+      if (r->pid <= 0 || write (r->fd, "x", 1) != 1)
+        {
+          rl_error_t e2 = NULL;
+          if (rm_rf_at (st->runfd, dir, &e2) < 0)
+            rl_error_free (&e2);
+          if (rm_rf_at (st->rootfd, trash, err) < 0)
+            ret = rl_error_wrap (err, "remove container %.12s", id);
+        }
     }
-  if (pid < 0)
-    {
-      rl_error_t e2 = NULL;
-      if (rm_rf_at (st->runfd, dir, &e2) < 0)
-        rl_error_free (&e2);
-      if (rm_rf_at (st->rootfd, trash, err) < 0)
-        return rl_error_wrap (err, "remove container %.12s", id);
-    }
-  return 0;
+  /* Without the byte the remover exits, doing nothing. */
+  if (r && r->fd >= 0)
+    close (r->fd);
+  if (r)
+    r->fd = -1;
+  if (own.fd >= 0)
+    close (own.fd);
+  return ret;
 }
 
 /* The name the index gives id, or NULL. */

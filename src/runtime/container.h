@@ -154,7 +154,16 @@ int container_delete_files (struct rl_store *st, const char *id, const char *nam
  * removes the files and the runroot directory (nothing reads it without
  * the record).  The caller must be able to remove
  * every one of them (root of the container's user namespace, or real root). */
+struct container_remover
+{
+  pid_t pid; /* forked ahead, waiting for a byte on fd */
+  int fd;
+};
+/* Fork the child that will remove the files of container id, ahead (while
+ * the container sets itself up, when rl has time): it waits for
+ * container_delete_background's word, and without it does nothing. */
+void container_remover_start (struct rl_store *st, const char *id, struct container_remover *r);
 int container_delete_background (struct rl_store *st, const char *id, const char *name,
-                                 rl_error_t *err);
+                                 struct container_remover *r, rl_error_t *err);
 
 #endif
