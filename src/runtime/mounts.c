@@ -567,12 +567,18 @@ symlink_in_root (int rootfd, const char *text, const char *target, rl_error_t *e
 /* OP_MASK and OP_RDONLY: the target is a path of the container's /proc or
  * /sys, mounted just before; one the kernel does not have is skipped.  The
  * last component is not followed: a link is left alone. */
+/* The first directory masked, once covered: the others get copies of
+ * that empty read-only tmpfs rather than one each (a superblock less to
+ * make, and to tear down at exit, per masked directory). */
+static int mask_dir_fd = -1;
+
 static int
 apply_cover (int rootfd, const struct mount_op *op, rl_error_t *err)
 {
   cleanup_close int tfd = open_in_root (rootfd, op->target, O_PATH | O_NOFOLLOW, 0);
   cleanup_close int mfd = -1;
   struct stat sb;
+  bool first_dir = false;
 
   if (tfd < 0 && errno == ENOENT)
     return 0;
@@ -582,15 +588,24 @@ apply_cover (int rootfd, const struct mount_op *op, rl_error_t *err)
     return 0;
   if (op->type == OP_RDONLY)
     mfd = clone_tree (tfd, "", true, true, err);
+  else if (S_ISDIR (sb.st_mode) && mask_dir_fd >= 0)
+    mfd = clone_tree (mask_dir_fd, "", false, true, err);
   else if (S_ISDIR (sb.st_mode))
-    mfd = fs_new ("tmpfs", "size=0,nr_inodes=1,mode=0555",
-                  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                  err);
+    {
+      mfd = fs_new ("tmpfs", "size=0,nr_inodes=1,mode=0555",
+                    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                    err);
+      first_dir = true;
+    }
   else
     mfd = clone_tree (AT_FDCWD, "/dev/null", false, true, err);
   if (mfd < 0)
     return rl_error_wrap (err, "%s `%s`", op->type == OP_MASK ? "mask" : "read-only", op->target);
-  return attach (mfd, tfd, op->target, err);
+  if (attach (mfd, tfd, op->target, err) < 0)
+    return -1;
+  if (first_dir)
+    mask_dir_fd = open_in_root (rootfd, op->target, O_PATH | O_NOFOLLOW | O_DIRECTORY, 0);
+  return 0;
 }
 
 /* rl's own mount points must be what rl expects, whatever the image
@@ -701,10 +716,14 @@ apply_one (int rootfd, const struct mount_op *op, rl_error_t *err)
 int
 mounts_apply (int rootfd, const struct mount_op *ops, size_t n, rl_error_t *err)
 {
-  for (size_t i = 0; i < n; i++)
-    if (apply_one (rootfd, &ops[i], err) < 0)
-      return -1;
-  return 0;
+  int r = 0;
+
+  for (size_t i = 0; i < n && r == 0; i++)
+    r = apply_one (rootfd, &ops[i], err);
+  if (mask_dir_fd >= 0)
+    close (mask_dir_fd);
+  mask_dir_fd = -1;
+  return r;
 }
 
 int
