@@ -85,7 +85,8 @@ round() {
 			pid=$(sed -n 's/^monitor=//p' "${XDG_RUNTIME_DIR}/rl/containers/$id/state" 2>/dev/null ||
 				sed -n 's/^monitor=//p' "$TMPDIR/rl-$(id -u)/containers/$id/state")
 		else
-			pid=$(pgrep -n -u "$(id -u)" conmon)
+			pid=$(podman "${podman_args[@]}" inspect --format '{{.State.ConmonPid}}' "$id" 2>/dev/null ||
+				pgrep -n -u "$(id -u)" conmon)
 		fi
 		[ -n "$pid" ] && awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" >"$tmp/$tool-rss"
 	fi
