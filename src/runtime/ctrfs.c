@@ -134,19 +134,9 @@ int
 ctrfs_wait (struct ctrfs_job *j, rl_error_t *err)
 {
   char buf[4096];
-  size_t len = 0;
-  ssize_t n;
+  size_t len = read_text (j->errfd, buf, sizeof buf);
   int status = 0;
 
-  while (len < sizeof buf - 1 && (n = read (j->errfd, buf + len, sizeof buf - 1 - len)) != 0)
-    {
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        break;
-      len += n;
-    }
-  buf[len] = '\0';
   close (j->errfd);
   j->errfd = -1;
   while (waitpid (j->pid, &status, 0) < 0)

@@ -327,34 +327,48 @@ write_proc_file (pid_t pid, const char *name, const char *text, rl_error_t *err)
   return 0;
 }
 
+/* The helpers' arguments: `PID 0 SELF 1 1 START COUNT` (the caller as
+ * root, the range as 1..N), in storage of the caller's. */
+struct helper_args
+{
+  char num[4][32];
+  char *argv[9];
+};
+
+static void
+helper_args (struct helper_args *h, const char *helper, pid_t target, unsigned long self,
+             unsigned long start, unsigned long count)
+{
+  snprintf (h->num[0], sizeof h->num[0], "%d", (int)target);
+  snprintf (h->num[1], sizeof h->num[1], "%lu", self);
+  snprintf (h->num[2], sizeof h->num[2], "%lu", start);
+  snprintf (h->num[3], sizeof h->num[3], "%lu", count);
+  h->argv[0] = (char *)helper;
+  h->argv[1] = h->num[0];
+  h->argv[2] = (char *)"0";
+  h->argv[3] = h->num[1];
+  h->argv[4] = (char *)"1";
+  h->argv[5] = (char *)"1";
+  h->argv[6] = h->num[2];
+  h->argv[7] = h->num[3];
+  h->argv[8] = NULL;
+}
+
 /* Start newuidmap/newgidmap with stderr into a pipe; returns its pid. */
 static pid_t
 spawn_helper (const char *helper, pid_t child, unsigned long self, unsigned long start,
               unsigned long count, int errfd)
 {
-  char a[5][32];
-  char *argv[9];
+  struct helper_args a;
   posix_spawn_file_actions_t fa;
   pid_t pid;
   int r;
 
-  snprintf (a[0], sizeof a[0], "%d", child);
-  snprintf (a[1], sizeof a[1], "%lu", self);
-  snprintf (a[2], sizeof a[2], "%lu", start);
-  snprintf (a[3], sizeof a[3], "%lu", count);
-  argv[0] = (char *)helper;
-  argv[1] = a[0];
-  argv[2] = (char *)"0";
-  argv[3] = a[1];
-  argv[4] = (char *)"1";
-  argv[5] = (char *)"1";
-  argv[6] = a[2];
-  argv[7] = a[3];
-  argv[8] = NULL;
+  helper_args (&a, helper, child, self, start, count);
   posix_spawn_file_actions_init (&fa);
   posix_spawn_file_actions_adddup2 (&fa, errfd, 2);
   /* The absolute path found by idmap_detect: no search of $PATH. */
-  r = posix_spawn (&pid, helper, &fa, NULL, argv, environ);
+  r = posix_spawn (&pid, helper, &fa, NULL, a.argv, environ);
   posix_spawn_file_actions_destroy (&fa);
   if (r != 0)
     {
@@ -371,42 +385,16 @@ first_line (const char *s)
   return nl ? xstrndup (s, nl - s) : xstrdup (s);
 }
 
-/* Run both helpers at once: each is a setuid exec, and they are the only
- * execs on the start-up path. */
+/* What the helpers u and g (-1: not started) said on errfd (closed here)
+ * and how they ended: 0, or -1 with *failure, one line for the user. */
 static int
-write_subid (const struct idmap *m, pid_t child, void (*during) (void *), void *arg, char **failure)
+helpers_result (int errfd, pid_t u, pid_t g, char **failure)
 {
-  int pfd[2];
-  pid_t u, g;
-  int su = 0, sg = 0;
   char buf[1024];
-  ssize_t n;
-  size_t len = 0;
+  size_t len = read_text (errfd, buf, sizeof buf);
+  int su = 0, sg = 0;
 
-  if (pipe2 (pfd, O_CLOEXEC) < 0)
-    {
-      *failure = xasprintf ("pipe: %s", strerror (errno));
-      if (during)
-        during (arg);
-      return -1;
-    }
-  u = spawn_helper (m->newuidmap ? m->newuidmap : "/usr/bin/newuidmap", child, m->uid,
-                    m->subuid_start, m->subuid_count, pfd[1]);
-  g = spawn_helper (m->newgidmap ? m->newgidmap : "/usr/bin/newgidmap", child, m->gid,
-                    m->subgid_start, m->subgid_count, pfd[1]);
-  close (pfd[1]);
-  if (during)
-    during (arg);
-  while (len < sizeof buf - 1 && (n = read (pfd[0], buf + len, sizeof buf - 1 - len)) != 0)
-    {
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        break;
-      len += n;
-    }
-  buf[len] = '\0';
-  close (pfd[0]);
+  close (errfd);
   if (u > 0)
     while (waitpid (u, &su, 0) < 0 && errno == EINTR)
       ;
@@ -427,6 +415,31 @@ write_subid (const struct idmap *m, pid_t child, void (*during) (void *), void *
   return -1;
 }
 
+/* Run both helpers at once: each is a setuid exec, and they are the only
+ * execs on the start-up path. */
+static int
+write_subid (const struct idmap *m, pid_t child, void (*during) (void *), void *arg, char **failure)
+{
+  int pfd[2];
+  pid_t u, g;
+
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    {
+      *failure = xasprintf ("pipe: %s", strerror (errno));
+      if (during)
+        during (arg);
+      return -1;
+    }
+  u = spawn_helper (m->newuidmap ? m->newuidmap : "/usr/bin/newuidmap", child, m->uid,
+                    m->subuid_start, m->subuid_count, pfd[1]);
+  g = spawn_helper (m->newgidmap ? m->newgidmap : "/usr/bin/newgidmap", child, m->gid,
+                    m->subgid_start, m->subgid_count, pfd[1]);
+  close (pfd[1]);
+  if (during)
+    during (arg);
+  return helpers_result (pfd[0], u, g, failure);
+}
+
 /* ---- the caller becomes root of a new user namespace ------------------ */
 
 /* A helper cloned before the caller's unshare shares its memory (no page
@@ -435,8 +448,7 @@ write_subid (const struct idmap *m, pid_t child, void (*during) (void *), void *
 struct self_helper
 {
   const char *path;
-  char *argv[9];
-  char a[4][32];
+  struct helper_args args;
   int gofd, gofd_w, errfd;
   sigset_t mask;
   pid_t pid;
@@ -470,7 +482,7 @@ self_helper_main (void *arg)
     ;
   if (dup2 (h->errfd, 2) < 0)
     _exit (127);
-  execve (h->path, h->argv, environ);
+  execve (h->path, h->args.argv, environ);
   _exit (127);
 }
 
@@ -484,19 +496,7 @@ self_helper_start (struct self_helper *h, const char *path, unsigned long self, 
   h->gofd = go[0];
   h->gofd_w = go[1];
   h->errfd = errfd;
-  snprintf (h->a[0], sizeof h->a[0], "%d", (int)getpid ());
-  snprintf (h->a[1], sizeof h->a[1], "%lu", self);
-  snprintf (h->a[2], sizeof h->a[2], "%lu", start);
-  snprintf (h->a[3], sizeof h->a[3], "%lu", count);
-  h->argv[0] = (char *)path;
-  h->argv[1] = h->a[0];
-  h->argv[2] = (char *)"0";
-  h->argv[3] = h->a[1];
-  h->argv[4] = (char *)"1";
-  h->argv[5] = (char *)"1";
-  h->argv[6] = h->a[2];
-  h->argv[7] = h->a[3];
-  h->argv[8] = NULL;
+  helper_args (&h->args, path, getpid (), self, start, count);
   /* No signal may reach the helper before it has dropped our handlers. */
   sigfillset (&all);
   sigprocmask (SIG_SETMASK, &all, &h->mask);
@@ -583,52 +583,21 @@ idmap_unshare_self (struct idmap *m, struct idmap_self **out, rl_error_t *err)
 int
 idmap_self_wait (struct idmap *m, struct idmap_self *p, rl_error_t *err)
 {
-  char buf[1024];
-  size_t len = 0;
-  ssize_t n;
-  int st[2] = { -1, -1 };
-  bool ok = true;
-  cleanup_free char *failure = NULL;
+  char *failure = NULL;
+  int r;
 
   if (p == NULL)
     return 0;
-  while (len < sizeof buf - 1 && (n = read (p->errpipe[0], buf + len, sizeof buf - 1 - len)) != 0)
-    {
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        break;
-      len += n;
-    }
-  buf[len] = '\0';
-  for (int i = 0; i < 2; i++)
-    {
-      if (p->h[i].pid > 0)
-        while (waitpid (p->h[i].pid, &st[i], 0) < 0 && errno == EINTR)
-          ;
-      if (p->h[i].pid <= 0 || !WIFEXITED (st[i]) || WEXITSTATUS (st[i]) != 0)
-        ok = false;
-    }
+  r = helpers_result (p->errpipe[0], p->h[0].pid, p->h[1].pid, &failure);
+  p->errpipe[0] = -1;
   self_close (p);
-  if (ok)
-    {
-      free (p);
-      return 0;
-    }
-  if (len > 0)
-    {
-      cleanup_free char *l = first_line (buf);
-      failure = xasprintf ("newuidmap/newgidmap failed: %s", l);
-    }
-  else
-    failure
-        = xstrdup (p->h[0].pid <= 0 || p->h[1].pid <= 0 ? "newuidmap/newgidmap could not be started"
-                                                        : "newuidmap/newgidmap failed");
   free (p);
+  if (r == 0)
+    return 0;
   /* As with a child's maps: what works without a helper, if neither map
    * was written. */
   free (m->why);
-  m->why = steal_pointer (&failure);
+  m->why = failure;
   m->mode = IDMAP_SINGLE;
   if (write_self_single (m, err) < 0)
     return -1;
@@ -691,19 +660,9 @@ static int
 collect_child (pid_t pid, int msgfd, rl_error_t *err)
 {
   char buf[4096];
-  size_t len = 0;
-  ssize_t n;
+  size_t len = read_text (msgfd, buf, sizeof buf);
   int status = 0;
 
-  while (len < sizeof buf - 1 && (n = read (msgfd, buf + len, sizeof buf - 1 - len)) != 0)
-    {
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        break;
-      len += (size_t)n;
-    }
-  buf[len] = '\0';
   close (msgfd);
   while (waitpid (pid, &status, 0) < 0)
     if (errno != EINTR)

@@ -2355,19 +2355,8 @@ start_detached (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
       detached_monitor (x, mo);
     }
   close (ready[1]);
-  for (;;)
-    {
-      ssize_t n = read (ready[0], buf + len, sizeof buf - 1 - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      len += (size_t)n;
-      if (len == sizeof buf - 1)
-        break;
-    }
+  len = read_text (ready[0], buf, sizeof buf);
   close (ready[0]);
-  buf[len] = '\0';
   /* The monitor is not our child for long: it is reaped by whoever
    * inherits it once we exit; reap it now if it already failed. */
   waitpid (pid, NULL, WNOHANG);

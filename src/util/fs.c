@@ -216,6 +216,45 @@ rm_rf_at (int dirfd, const char *name, rl_error_t *err)
   return 0;
 }
 
+void
+close_fds_except (const int *keep, size_t n)
+{
+  unsigned from = 0;
+
+  for (;;)
+    {
+      /* The lowest fd kept at or above from. */
+      int next = -1;
+      for (size_t i = 0; i < n; i++)
+        if (keep[i] >= 0 && (unsigned)keep[i] >= from && (next < 0 || keep[i] < next))
+          next = keep[i];
+      if (next < 0)
+        break;
+      if ((unsigned)next > from)
+        syscall (SYS_close_range, from, next - 1, 0);
+      from = next + 1;
+    }
+  syscall (SYS_close_range, from, ~0U, 0);
+}
+
+size_t
+read_text (int fd, char *buf, size_t size)
+{
+  size_t len = 0;
+  ssize_t n;
+
+  while (len < size - 1 && (n = read (fd, buf + len, size - 1 - len)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break;
+      len += (size_t)n;
+    }
+  buf[len] = '\0';
+  return len;
+}
+
 int
 copy_fd (int from, int to, rl_error_t *err)
 {

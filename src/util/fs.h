@@ -29,6 +29,11 @@ int copy_fd (int from, int to, rl_error_t *err);
 int write_all (int fd, const void *buf, size_t len);
 /* Read up to len bytes, retrying on EINTR and short reads; returns bytes read. */
 ssize_t read_all (int fd, void *buf, size_t len);
+/* Close every fd but the n in keep (-1 entries are ignored). */
+void close_fds_except (const int *keep, size_t n);
+/* Read fd to its end (or size - 1 bytes, or an error) as text: what a child
+ * reported on a pipe.  buf is NUL-terminated; returns its length. */
+size_t read_text (int fd, char *buf, size_t size);
 
 /* openat2() with RESOLVE_IN_ROOT: path (absolute or not) is resolved as if
  * rootfd were "/", so symlinks never lead out of it. */
