@@ -890,37 +890,19 @@ static void __attribute__ ((noreturn)) remover_main (struct rl_store *st, const 
 {
   cleanup_free char *dir = xasprintf ("containers/%s", id);
   cleanup_free char *trash = xasprintf ("tmp/" STORE_TMP_REMOVED "%s", id);
-  int keep[3] = { st->rootfd, st->runfd, rd };
+  const int keep[] = { st->rootfd, st->runfd, rd };
   rl_error_t e = NULL;
-  unsigned from = 0;
   char c;
 
   setsid ();
-  /* close_range around the three fds kept, in ascending order. */
-  for (int i = 0; i < 3; i++)
-    for (int j = i + 1; j < 3; j++)
-      if (keep[j] < keep[i])
-        {
-          int t = keep[i];
-          keep[i] = keep[j];
-          keep[j] = t;
-        }
-  for (int i = 0; i < 3; i++)
-    {
-      if (keep[i] < 0)
-        continue;
-      if ((unsigned)keep[i] > from)
-        syscall (SYS_close_range, from, keep[i] - 1, 0);
-      from = keep[i] + 1;
-    }
-  syscall (SYS_close_range, from, ~0U, 0);
+  close_fds_except (keep, ARRAY_SIZE (keep));
   if (read (rd, &c, 1) != 1)
     _exit (0);
   /* The runroot's directory too: without the record nothing reads it. */
   if (rm_rf_at (st->runfd, dir, &e) < 0)
     rl_error_free (&e);
   if (rm_rf_at (st->rootfd, trash, &e) == 0)
-    store_tmp_gc_removed (st, NULL);
+    store_tmp_gc_removed (st);
   _exit (0);
 }
 
@@ -953,7 +935,6 @@ container_delete_background (struct rl_store *st, const char *id, const char *na
 {
   cleanup_free char *dir = xasprintf ("containers/%s", id);
   cleanup_free char *trash = xasprintf ("tmp/" STORE_TMP_REMOVED "%s", id);
-  struct container_remover own = { -1, -1 };
   int ret = 0;
 
   if (renameat (st->rootfd, dir, st->rootfd, trash) < 0)
@@ -961,11 +942,9 @@ container_delete_background (struct rl_store *st, const char *id, const char *na
   else
     {
       drop_name (st, id, name);
-      if (r == NULL || r->pid <= 0)
-        {
-          container_remover_start (st, id, &own);
-          r = &own;
-        }
+      /* None forked ahead: one now. */
+      if (r->pid <= 0)
+        container_remover_start (st, id, r);
       if (r->pid <= 0 || write (r->fd, "x", 1) != 1)
         {
           rl_error_t e2 = NULL;
@@ -976,12 +955,9 @@ container_delete_background (struct rl_store *st, const char *id, const char *na
         }
     }
   /* Without the byte the remover exits, doing nothing. */
-  if (r && r->fd >= 0)
+  if (r->fd >= 0)
     close (r->fd);
-  if (r)
-    r->fd = -1;
-  if (own.fd >= 0)
-    close (own.fd);
+  r->fd = -1;
   return ret;
 }
 

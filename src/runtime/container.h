@@ -146,23 +146,24 @@ int container_remove (struct rl_store *st, const char *id, bool force, rl_error_
  * is -1, in a new one through userns_run(). */
 int container_delete_files (struct rl_store *st, const char *id, const char *name, int userns_fd,
                             rl_error_t *err);
-/* The same for a --rm container in the foreground, whose rl must return
- * the command's status without waiting out the removal (on a file system
- * mounted with discard each directory removed waits for the disk): the
- * record and the name go at once, the record moving to the store's tmp/
- * (see store/tmp.h), and a child of the caller's that nobody waits for
- * removes the files and the runroot directory (nothing reads it without
- * the record).  The caller must be able to remove
- * every one of them (root of the container's user namespace, or real root). */
+/* The child that removes a --rm container's files: forked ahead (while
+ * the container sets itself up, when rl has time), it waits for
+ * container_delete_background's word, and without it does nothing. */
 struct container_remover
 {
-  pid_t pid; /* forked ahead, waiting for a byte on fd */
+  pid_t pid; /* -1: none yet */
   int fd;
 };
-/* Fork the child that will remove the files of container id, ahead (while
- * the container sets itself up, when rl has time): it waits for
- * container_delete_background's word, and without it does nothing. */
 void container_remover_start (struct rl_store *st, const char *id, struct container_remover *r);
+/* The same as container_delete_files for a --rm container in the
+ * foreground, whose rl must return the command's status without waiting
+ * out the removal (on a file system mounted with discard each directory
+ * removed waits for the disk): the record and the name go at once, the
+ * record moving to the store's tmp/ (see store/tmp.h), and r's child
+ * (forked now if none was) removes the files and the runroot directory
+ * (nothing reads it without the record).  The caller must be able to
+ * remove every one of them (root of the container's user namespace, or
+ * real root). */
 int container_delete_background (struct rl_store *st, const char *id, const char *name,
                                  struct container_remover *r, rl_error_t *err);
 

@@ -657,8 +657,6 @@ net_child_setup (unsigned mtu, rl_error_t *err)
   struct rtentry rt = { 0 };
   const char *what;
 
-  if (net_loopback_up (err) < 0)
-    return -1;
   tap = open ("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (tap < 0)
     return rl_error (err, errno, "slirp network: open `/dev/net/tun`");

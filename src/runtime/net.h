@@ -55,8 +55,9 @@ void net_poll_add (struct rl_net *n, struct pollfd **p, size_t *np, size_t *cap,
 void net_poll_handle (struct rl_net *n, const struct pollfd *p, bool poll_failed);
 
 /* Child side, in the container's new network namespace while it can still
- * see the host's /dev: loopback up, the tap made and configured (address,
- * route, mtu).  Returns the tap's fd, or -1 with err. */
+ * see the host's /dev (its loopback already up: net_loopback_up): the tap
+ * made and configured (address, route, mtu).  Returns the tap's fd, or -1
+ * with err. */
 int net_child_setup (unsigned mtu, rl_error_t *err);
 /* Loopback up (every new network namespace). */
 int net_loopback_up (rl_error_t *err);

@@ -114,10 +114,11 @@ store_tmp_release (struct rl_store *st, const struct idmap *m, struct store_tmp 
   t->lockfd = -1;
 }
 
-void
-store_tmp_gc (struct rl_store *st, const struct idmap *m)
+/* Remove what nobody works on any more in tmp/: the rm-* entries, and
+ * (with_locks) the entries whose lock nobody holds. */
+static void
+gc_scan (struct rl_store *st, const struct idmap *m, bool with_locks)
 {
-  store_tmp_gc_removed (st, m);
   cleanup_dir DIR *d = NULL;
   struct dirent *de;
   int fd = openat (st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -136,7 +137,20 @@ store_tmp_gc (struct rl_store *st, const struct idmap *m)
       rl_error_t e = NULL;
       size_t n = strlen (de->d_name);
 
-      if (de->d_name[0] == '.' || !str_has_suffix (de->d_name, LOCK_SUFFIX))
+      if (str_has_prefix (de->d_name, STORE_TMP_REMOVED))
+        {
+          name = xasprintf ("tmp/%s", de->d_name);
+          if (store_remove_as_owner (m, st->rootfd, name, &e) < 0)
+            {
+              /* The removing child itself stays quiet: a later gc says it. */
+              if (m)
+                rl_warn ("cannot remove a removed container's files in `%s/%s`: %s", st->root, name,
+                         e->msg);
+              rl_error_free (&e);
+            }
+          continue;
+        }
+      if (!with_locks || de->d_name[0] == '.' || !str_has_suffix (de->d_name, LOCK_SUFFIX))
         continue;
       lockname = xasprintf ("tmp/%s", de->d_name);
       name = xasprintf ("tmp/%.*s", (int)(n - strlen (LOCK_SUFFIX)), de->d_name);
@@ -156,33 +170,13 @@ store_tmp_gc (struct rl_store *st, const struct idmap *m)
 }
 
 void
-store_tmp_gc_removed (struct rl_store *st, const struct idmap *m)
+store_tmp_gc (struct rl_store *st, const struct idmap *m)
 {
-  cleanup_dir DIR *d = NULL;
-  struct dirent *de;
-  int fd = openat (st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  gc_scan (st, m, true);
+}
 
-  if (fd < 0 || (d = fdopendir (fd)) == NULL)
-    {
-      if (fd >= 0)
-        close (fd);
-      return;
-    }
-  while ((de = readdir (d)) != NULL)
-    {
-      cleanup_free char *name = NULL;
-      rl_error_t e = NULL;
-
-      if (strncmp (de->d_name, STORE_TMP_REMOVED, strlen (STORE_TMP_REMOVED)) != 0)
-        continue;
-      name = xasprintf ("tmp/%s", de->d_name);
-      if ((m ? store_remove_as_owner (m, st->rootfd, name, &e) : rm_rf_at (st->rootfd, name, &e))
-          < 0)
-        {
-          if (m)
-            rl_warn ("cannot remove the removed container's files in `%s/%s`: %s", st->root, name,
-                     e->msg);
-          rl_error_free (&e);
-        }
-    }
+void
+store_tmp_gc_removed (struct rl_store *st)
+{
+  gc_scan (st, NULL, false);
 }

@@ -4,7 +4,8 @@
  * held (flock) by its writer, and by the workers it forks, for as long as
  * they live.  A writer killed at any moment thus leaves an unlocked pair,
  * which store_tmp_gc() removes.  The gc reads tmp/ only, never layers/ or
- * blobs/, so every command that writes to the store can afford it. *
+ * blobs/, so every command that writes to the store can afford it.
+ *
  * tmp/rm-ID is the exception: the files of a removed container, moved there
  * in one rename and removed by a child of the rl that removed it.  It has
  * no lock: it is garbage at once, and any gc may finish the job (two
@@ -33,15 +34,15 @@ int store_tmp_new (struct rl_store *st, const char *kind, struct store_tmp *t, r
 void store_tmp_release (struct rl_store *st, const struct idmap *m, struct store_tmp *t);
 
 /* Remove every entry of tmp/ whose lock nobody holds (writers that were
- * killed), with the owners of map m.  Housekeeping: failures are warned
+ * killed), and the rm-* entries, with the owners of map m.  Housekeeping: failures are warned
  * about, never fatal. */
 void store_tmp_gc (struct rl_store *st, const struct idmap *m);
 
 #define STORE_TMP_REMOVED "rm-"
 
-/* Remove the tmp/rm-* entries (see above) with the owners of map m, or
- * directly when m is NULL (the caller is root of their namespace). */
-void store_tmp_gc_removed (struct rl_store *st, const struct idmap *m);
+/* Remove the tmp/rm-* entries only (see above), directly: for a caller
+ * that is root of the namespace their files belong to. */
+void store_tmp_gc_removed (struct rl_store *st);
 
 /* rm -rf dirfd/name where files may belong to subordinate ids of map m:
  * from inside a user namespace with that map, else directly. */
