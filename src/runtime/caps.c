@@ -138,7 +138,7 @@ caps_apply_before_user (uint64_t set, uint64_t keep, rl_error_t *err)
     }
   /* Nothing reaches the command through the inheritable set unless asked
    * (CVE-2022-24769), nor through ambient. */
-  if (cap_reset_ambient () < 0)
+  if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return rl_error (err, errno, "clear the ambient capabilities");
   /* Keep what we hold until the switch of user; CAP_SETPCAP for the
    * securebits and the rest for switch_user itself. */

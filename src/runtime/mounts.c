@@ -548,13 +548,38 @@ mounts_plan (const struct mounts_spec *spec, size_t *n, char ***store)
   return ops;
 }
 
+/* rl's own /dev, once mounted by mounts_apply: an empty tmpfs that only
+ * rl has written to, so an entry of it is made in one call and used by
+ * name, with no lookup from the root (see in_own_dev). */
+static int own_dev_fd = -1;
+
+/* The name in rl's own /dev that target is ("/dev/null": "null"), or NULL
+ * when target is elsewhere or deeper. */
+static const char *
+in_own_dev (const char *target)
+{
+  const char *name = target + 5;
+
+  if (own_dev_fd < 0 || strncmp (target, "/dev/", 5) != 0 || *name == '\0' || strchr (name, '/')
+      || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return NULL;
+  return name;
+}
+
 static int
 symlink_in_root (int rootfd, const char *text, const char *target, rl_error_t *err)
 {
   cleanup_free char *dir = xstrdup (target);
   cleanup_close int dfd = -1;
   char *slash = strrchr (dir, '/');
+  const char *dev = in_own_dev (target);
 
+  if (dev)
+    {
+      if (symlinkat (text, own_dev_fd, dev) < 0 && errno != EEXIST)
+        return rl_error (err, errno, "symlink `%s`", target);
+      return 0;
+    }
   *slash = '\0';
   dfd = mkdir_in_root (rootfd, *dir ? dir : "/", 0755, err);
   if (dfd < 0)
@@ -566,11 +591,14 @@ symlink_in_root (int rootfd, const char *text, const char *target, rl_error_t *e
 
 /* OP_MASK and OP_RDONLY: the target is a path of the container's /proc or
  * /sys, mounted just before; one the kernel does not have is skipped.  The
- * last component is not followed: a link is left alone. */
-/* The first directory masked, once covered: the others get copies of
- * that empty read-only tmpfs rather than one each (a superblock less to
- * make, and to tear down at exit, per masked directory). */
+ * last component is not followed: a link is left alone.
+ *
+ * The first directory masked and the first file masked, once covered:
+ * the others get copies of those read-only mounts (an empty tmpfs, a bind
+ * of /dev/null) rather than one each: a superblock less to make, and to
+ * tear down at exit, per masked directory, and no flags to set again. */
 static int mask_dir_fd = -1;
+static int mask_file_fd = -1;
 
 static int
 apply_cover (int rootfd, const struct mount_op *op, rl_error_t *err)
@@ -578,7 +606,7 @@ apply_cover (int rootfd, const struct mount_op *op, rl_error_t *err)
   cleanup_close int tfd = open_in_root (rootfd, op->target, O_PATH | O_NOFOLLOW, 0);
   cleanup_close int mfd = -1;
   struct stat sb;
-  bool first_dir = false;
+  int *first = NULL;
 
   if (tfd < 0 && errno == ENOENT)
     return 0;
@@ -588,23 +616,27 @@ apply_cover (int rootfd, const struct mount_op *op, rl_error_t *err)
     return 0;
   if (op->type == OP_RDONLY)
     mfd = clone_tree (tfd, "", true, true, err);
-  else if (S_ISDIR (sb.st_mode) && mask_dir_fd >= 0)
-    mfd = clone_tree (mask_dir_fd, "", false, true, err);
-  else if (S_ISDIR (sb.st_mode))
-    {
-      mfd = fs_new ("tmpfs", "size=0,nr_inodes=1,mode=0555",
-                    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                    err);
-      first_dir = true;
-    }
   else
-    mfd = clone_tree (AT_FDCWD, "/dev/null", false, true, err);
+    {
+      first = S_ISDIR (sb.st_mode) ? &mask_dir_fd : &mask_file_fd;
+      if (*first >= 0)
+        {
+          mfd = clone_tree (*first, "", false, false, err); /* read-only already */
+          first = NULL;
+        }
+      else if (S_ISDIR (sb.st_mode))
+        mfd = fs_new ("tmpfs", "size=0,nr_inodes=1,mode=0555",
+                      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                      err);
+      else
+        mfd = clone_tree (AT_FDCWD, "/dev/null", false, true, err);
+    }
   if (mfd < 0)
     return rl_error_wrap (err, "%s `%s`", op->type == OP_MASK ? "mask" : "read-only", op->target);
   if (attach (mfd, tfd, op->target, err) < 0)
     return -1;
-  if (first_dir)
-    mask_dir_fd = open_in_root (rootfd, op->target, O_PATH | O_NOFOLLOW | O_DIRECTORY, 0);
+  if (first)
+    *first = steal_fd (&mfd);
   return 0;
 }
 
@@ -643,6 +675,42 @@ replace_odd_entry (int rootfd, const char *target, bool want_dir, rl_error_t *er
                        want_dir ? "directory" : "regular file");
   }
   return 0;
+}
+
+/* The mount point of op, made when missing.  An entry of the right type
+ * already there (a directory, or a regular file) is taken with one lookup;
+ * in rl's own /dev the entry is made in one call; anything else goes the
+ * careful way, component by component. */
+static int
+mount_point (int rootfd, const struct mount_op *op, bool is_dir, rl_error_t *err)
+{
+  const char *dev = op->own ? in_own_dev (op->target) : NULL;
+  struct stat sb;
+  int fd;
+
+  if (dev)
+    {
+      if ((is_dir ? mkdirat (own_dev_fd, dev, 0755) : mknodat (own_dev_fd, dev, S_IFREG | 0644, 0))
+              < 0
+          && errno != EEXIST)
+        return rl_error (err, errno, "create `%s`", op->target);
+      fd = openat (own_dev_fd, dev, O_PATH | O_NOFOLLOW | O_CLOEXEC | (is_dir ? O_DIRECTORY : 0));
+      if (fd < 0)
+        return rl_error (err, errno, "open `%s`", op->target);
+      return fd;
+    }
+  if (strstr (op->target, "..") == NULL)
+    {
+      fd = open_in_root (rootfd, op->target, O_PATH | O_NOFOLLOW | (is_dir ? O_DIRECTORY : 0), 0);
+      if (fd >= 0 && (is_dir || (fstat (fd, &sb) == 0 && S_ISREG (sb.st_mode))))
+        return fd;
+      if (fd >= 0)
+        close (fd);
+    }
+  if (op->own && replace_odd_entry (rootfd, op->target, is_dir, err) < 0)
+    return -1;
+  return is_dir ? mkdir_in_root (rootfd, op->target, 0755, err)
+                : mkfile_in_root (rootfd, op->target, 0644, err);
 }
 
 static int
@@ -704,25 +772,30 @@ apply_one (int rootfd, const struct mount_op *op, rl_error_t *err)
     }
   if (mfd < 0)
     return rl_error_wrap (err, "mount `%s`", op->target);
-  if (op->own && replace_odd_entry (rootfd, op->target, is_dir, err) < 0)
-    return -1;
-  tfd = is_dir ? mkdir_in_root (rootfd, op->target, 0755, err)
-               : mkfile_in_root (rootfd, op->target, 0644, err);
+  tfd = mount_point (rootfd, op, is_dir, err);
   if (tfd < 0)
     return rl_error_wrap (err, "mount `%s`", op->target);
-  return attach (mfd, tfd, op->target, err);
+  if (attach (mfd, tfd, op->target, err) < 0)
+    return -1;
+  if (op->own && op->type == OP_TMPFS && strcmp (op->target, "/dev") == 0)
+    own_dev_fd = steal_fd (&mfd);
+  return 0;
 }
 
 int
 mounts_apply (int rootfd, const struct mount_op *ops, size_t n, rl_error_t *err)
 {
   int r = 0;
+  int *kept[] = { &mask_dir_fd, &mask_file_fd, &own_dev_fd };
 
   for (size_t i = 0; i < n && r == 0; i++)
     r = apply_one (rootfd, &ops[i], err);
-  if (mask_dir_fd >= 0)
-    close (mask_dir_fd);
-  mask_dir_fd = -1;
+  for (size_t i = 0; i < ARRAY_SIZE (kept); i++)
+    if (*kept[i] >= 0)
+      {
+        close (*kept[i]);
+        *kept[i] = -1;
+      }
   return r;
 }
 
