@@ -450,7 +450,6 @@ struct self_helper
   const char *path;
   struct helper_args args;
   int gofd, gofd_w, errfd;
-  sigset_t mask;
   pid_t pid;
   char stack[32768] __attribute__ ((aligned (16)));
 };
@@ -467,16 +466,9 @@ self_helper_main (void *arg)
   struct self_helper *h = arg;
   char c;
 
-  /* Only system calls here: the memory is the caller's.  Handlers of the
-   * caller's would run on this stack with its data: back to the default. */
-  for (int sig = 1; sig < NSIG; sig++)
-    {
-      struct sigaction sa;
-      if (sigaction (sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)
-        signal (sig, SIG_DFL);
-    }
-  sigprocmask (SIG_SETMASK, &h->mask, NULL);
-  /* Our copy of the write end would keep the pipe open. */
+  /* Only system calls here: the memory is the caller's.  Every signal
+   * stays blocked (see self_helper_start).  Our copy of the write end
+   * would keep the pipe open. */
   close (h->gofd_w);
   while (read (h->gofd, &c, 1) < 0 && errno == EINTR)
     ;
@@ -490,18 +482,21 @@ static pid_t
 self_helper_start (struct self_helper *h, const char *path, unsigned long self, unsigned long start,
                    unsigned long count, const int go[2], int errfd)
 {
-  sigset_t all;
+  sigset_t all, mask;
 
   h->path = path;
   h->gofd = go[0];
   h->gofd_w = go[1];
   h->errfd = errfd;
   helper_args (&h->args, path, getpid (), self, start, count);
-  /* No signal may reach the helper before it has dropped our handlers. */
+  /* A handler of ours must never run on the helper's stack with our
+   * data: it is cloned with every signal blocked and keeps them so through
+   * its exec (which resets the handlers; the helper, a millisecond's
+   * work, needs no signal). */
   sigfillset (&all);
-  sigprocmask (SIG_SETMASK, &all, &h->mask);
+  sigprocmask (SIG_SETMASK, &all, &mask);
   h->pid = clone (self_helper_main, h->stack + sizeof h->stack, CLONE_VM | SIGCHLD, h);
-  sigprocmask (SIG_SETMASK, &h->mask, NULL);
+  sigprocmask (SIG_SETMASK, &mask, NULL);
   return h->pid;
 }
 

@@ -110,6 +110,7 @@ struct run_ctx
   size_t n_devices;
   int sock[2];
   sigset_t oldmask;
+  sigset_t ignored; /* what the child sets back to default (see run_loop) */
 };
 
 /* ---- the child ------------------------------------------------------- */
@@ -466,14 +467,11 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
   /* Should rl die before the command runs, the container dies too. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   close (x->sock[0]);
-  /* Signals our caller ignored (a shell's background job ignores SIGINT
-   * and SIGQUIT) would stay ignored across exec: the command starts clean. */
+  /* Signals ignored would stay ignored across exec: the command starts
+   * clean. */
   for (int sig = 1; sig < NSIG; sig++)
-    {
-      struct sigaction sa;
-      if (sigaction (sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
-        signal (sig, SIG_DFL);
-    }
+    if (sigismember (&x->ignored, sig) == 1)
+      signal (sig, SIG_DFL);
   sigemptyset (&x->oldmask);
   sigprocmask (SIG_SETMASK, &x->oldmask, NULL);
   /* Loopback needs no id map, only the namespace's capabilities: up while
@@ -2207,6 +2205,17 @@ run_loop (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
       finish (x, RL_EXIT_FAILURE, NULL, 0, -1, 0, false);
       return -1;
     }
+  /* Signals our caller ignored (a shell's background job ignores SIGINT
+   * and SIGQUIT), a pull's SIGPIPE, and ours below: the child sets them
+   * back to default, from this list rather than asking about each. */
+  sigemptyset (&x->ignored);
+  for (int sig = 1; sig < NSIG; sig++)
+    {
+      struct sigaction sa;
+      if (sigaction (sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+        sigaddset (&x->ignored, sig);
+    }
+  sigaddset (&x->ignored, SIGPIPE);
   /* A gone terminal must not kill the monitor before it records the exit. */
   signal (SIGPIPE, SIG_IGN);
   /* The ports are bound before the container exists: one that is taken
