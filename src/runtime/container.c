@@ -882,22 +882,27 @@ container_delete_files (struct rl_store *st, const char *id, const char *name, i
   return 0;
 }
 
-/* The remover: all fds closed but the store's and rd, out of the caller's
- * session; on a byte from rd it deletes tmp/rm-ID and the runroot's
- * directory, on end of file (the caller died, or removed synchronously)
- * nothing. */
-static void __attribute__ ((noreturn)) remover_main (struct rl_store *st, const char *id, int rd)
+/* The remover: all fds closed but the store's, rd and hold, out of the
+ * caller's session; on a byte from rd it closes hold, then deletes
+ * tmp/rm-ID and the runroot's directory, on end of file (the caller died,
+ * or removed synchronously) nothing. */
+static void __attribute__ ((noreturn))
+remover_main (struct rl_store *st, const char *id, int rd, int hold)
 {
   cleanup_free char *dir = xasprintf ("containers/%s", id);
   cleanup_free char *trash = xasprintf ("tmp/" STORE_TMP_REMOVED "%s", id);
-  const int keep[] = { st->rootfd, st->runfd, rd };
+  const int keep[] = { st->rootfd, st->runfd, rd, hold };
   rl_error_t e = NULL;
   char c;
 
   setsid ();
-  close_fds_except (keep, ARRAY_SIZE (keep));
+  close_fds_except (keep, hold >= 0 ? 4 : 3);
   if (read (rd, &c, 1) != 1)
     _exit (0);
+  /* The last hold on the container's mount namespace, say: its mounts
+   * come down here, before the files under them go. */
+  if (hold >= 0)
+    close (hold);
   /* The runroot's directory too: without the record nothing reads it. */
   if (rm_rf_at (st->runfd, dir, &e) < 0)
     rl_error_free (&e);
@@ -907,7 +912,7 @@ static void __attribute__ ((noreturn)) remover_main (struct rl_store *st, const 
 }
 
 void
-container_remover_start (struct rl_store *st, const char *id, struct container_remover *r)
+container_remover_start (struct rl_store *st, const char *id, int hold, struct container_remover *r)
 {
   int p[2];
 
@@ -920,7 +925,7 @@ container_remover_start (struct rl_store *st, const char *id, struct container_r
   if (r->pid == 0)
     {
       close (p[1]);
-      remover_main (st, id, p[0]);
+      remover_main (st, id, p[0], hold);
     }
   close (p[0]);
   if (r->pid < 0)
@@ -944,7 +949,7 @@ container_delete_background (struct rl_store *st, const char *id, const char *na
       drop_name (st, id, name);
       /* None forked ahead: one now. */
       if (r->pid <= 0)
-        container_remover_start (st, id, r);
+        container_remover_start (st, id, -1, r);
       if (r->pid <= 0 || write (r->fd, "x", 1) != 1)
         {
           rl_error_t e2 = NULL;

@@ -148,13 +148,17 @@ int container_delete_files (struct rl_store *st, const char *id, const char *nam
                             rl_error_t *err);
 /* The child that removes a --rm container's files: forked ahead (while
  * the container sets itself up, when rl has time), it waits for
- * container_delete_background's word, and without it does nothing. */
+ * container_delete_background's word, and without it does nothing.  hold
+ * (or -1) is an fd it keeps until that word and closes first: given the
+ * container's mount namespace, the remover takes down its mounts rather
+ * than the exit of the container's PID 1, for which rl waits. */
 struct container_remover
 {
   pid_t pid; /* -1: none yet */
   int fd;
 };
-void container_remover_start (struct rl_store *st, const char *id, struct container_remover *r);
+void container_remover_start (struct rl_store *st, const char *id, int hold,
+                              struct container_remover *r);
 /* The same as container_delete_files for a --rm container in the
  * foreground, whose rl must return the command's status without waiting
  * out the removal (on a file system mounted with discard each directory
