@@ -327,15 +327,10 @@ list_containers (struct rl_store *st, bool running, const char *prefix, bool ids
   namesfd = -1;
   while ((de = readdir (d)) != NULL)
     {
-      char id[PATH_MAX];
-      ssize_t n;
+      char id[CONTAINER_ID_LEN + 1];
 
-      if (de->d_name[0] == '.')
+      if (de->d_name[0] == '.' || !container_name_link_read (dirfd (d), de->d_name, id))
         continue;
-      n = readlinkat (dirfd (d), de->d_name, id, sizeof id - 1);
-      if (n <= 0)
-        continue;
-      id[n] = '\0';
       if (running)
         {
           struct container_state s = { 0 };

@@ -146,6 +146,11 @@ int container_remove (struct rl_store *st, const char *id, bool force, rl_error_
  * is -1, in a new one through userns_run(). */
 int container_delete_files (struct rl_store *st, const char *id, const char *name, int userns_fd,
                             rl_error_t *err);
+/* The name index (the store's names/, open as namesfd): make name a link
+ * to id (symlinkat's result), and read the id a name gives (false when
+ * there is none). */
+int container_name_link_create (int namesfd, const char *name, const char *id);
+bool container_name_link_read (int namesfd, const char *name, char id[CONTAINER_ID_LEN + 1]);
 /* The child that removes a --rm container's files: forked ahead (while
  * the container sets itself up, when rl has time), it waits for
  * container_delete_background's word, and without it does nothing.  hold

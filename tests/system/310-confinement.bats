@@ -230,7 +230,7 @@ hostile_image() {
 	run_rl run --name mpcheck bb true
 	assert_status 0
 	local id
-	id=$(readlink "$XDG_DATA_HOME/rl/names/mpcheck")
+	id=$(rl inspect --format '{{.Id}}' mpcheck)
 	[ -z "$(ls -A "$XDG_DATA_HOME/rl/containers/$id/upper")" ] ||
 		fail "upper has: $(ls -AR "$XDG_DATA_HOME/rl/containers/$id/upper")"
 	rl rm mpcheck >/dev/null

@@ -36,9 +36,9 @@ wait_state() {
 	fail "$1 is not $2 after ${3:-10}s"
 }
 
-# ctr_id NAME: the full id, from the store's name index
+# ctr_id NAME: the full id
 ctr_id() {
-	readlink "$XDG_DATA_HOME/rl/names/$1"
+	rl inspect --format '{{.Id}}' "$1"
 }
 
 # ctr_dir NAME: the store's directory of container NAME

@@ -1,7 +1,7 @@
 /* Unit tests for the image store: images.json round trip and corruption,
  * lookup by name / short name / id prefix, the safe unpacker against
  * hostile layers built here with libarchive's writer, and tmp/ entries
- * with their locks.  They run as root
+ * with their locks, and the container name index's links.  They run as root
  * (CI) and as an unprivileged user. */
 #include "config.h"
 #include "unit.h"
@@ -9,6 +9,7 @@
 #include "image/digest.h"
 #include "image/image.h"
 #include "image/layer.h"
+#include "runtime/container.h"
 #include "runtime/idmap.h"
 #include "store/store.h"
 #include "store/tmp.h"
@@ -671,6 +672,44 @@ test_tmp_gc (void)
     rl_error_free (&err);
 }
 
+/* names/NAME: the id in base64url (a target ext4 keeps in the inode),
+ * read back as the hex id; the hex of older stores reads too. */
+static void
+test_name_links (void)
+{
+  cleanup_free char *root = tmp_dir ("names");
+  cleanup_close int fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const char *ids[] = { "0000000000000000000000000000000000000000000000000000000000000000",
+                        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+                        "8614f1d6164ae8a0203a01eab57d203465474d88d8b1b0223670146e1daaeb47" };
+  char id[CONTAINER_ID_LEN + 1], text[128], name[16];
+  rl_error_t err = NULL;
+
+  CHECK (fd >= 0);
+  for (size_t i = 0; i < ARRAY_SIZE (ids); i++)
+    {
+      ssize_t n;
+      snprintf (name, sizeof name, "n%zu", i);
+      CHECK (container_name_link_create (fd, name, ids[i]) == 0);
+      n = readlinkat (fd, name, text, sizeof text);
+      CHECK (n == 43);
+      CHECK (n > 0 && memchr (text, '/', n) == NULL);
+      CHECK (container_name_link_read (fd, name, id));
+      CHECK_STR (id, ids[i]);
+      CHECK (container_name_link_create (fd, name, ids[i]) < 0 && errno == EEXIST);
+    }
+  CHECK (symlinkat (ids[2], fd, "old") == 0);
+  CHECK (container_name_link_read (fd, "old", id));
+  CHECK_STR (id, ids[2]);
+  CHECK (symlinkat ("short", fd, "bad") == 0);
+  CHECK (!container_name_link_read (fd, "bad", id));
+  CHECK (symlinkat ("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!", fd, "bad2") == 0);
+  CHECK (!container_name_link_read (fd, "bad2", id));
+  CHECK (!container_name_link_read (fd, "missing", id));
+  if (rm_rf_at (AT_FDCWD, root, &err) < 0)
+    rl_error_free (&err);
+}
+
 int
 main (void)
 {
@@ -691,6 +730,7 @@ main (void)
         return 99;
       }
   }
+  RUN_TEST (test_name_links);
   RUN_TEST (test_unpack_dotdot);
   RUN_TEST (test_unpack_absolute);
   RUN_TEST (test_unpack_symlink_escape);
