@@ -17,7 +17,9 @@
 #include "util/json.h"
 #include "util/util.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -1179,21 +1181,100 @@ fnv1a_str (uint64_t h, const char *s)
   return fnv1a (h, s, strlen (s) + 1);
 }
 
-/* Everything the compiled filter depends on: rl's tables, libseccomp's
- * version, the mode, the capabilities, whether ptrace is safe, and the
- * profile's text with the kernel's release (for its minKernel conditions).
- * Two seeds give 128 bits. */
+/* rl's own part of a filter's cache name: its tables of calls, numbers
+ * and personalities.  The GNU build id of rl's binary, when the linker
+ * wrote one, stands for them (it changes with any change of the code);
+ * without one the tables are hashed.  Once per process, two seeds. */
+struct build_note
+{
+  const void *id;
+  size_t len;
+};
+
+static int
+find_build_id (struct dl_phdr_info *info, size_t size, void *arg)
+{
+  struct build_note *b = arg;
+
+  (void)size;
+  /* The first object is the program itself. */
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    {
+      const ElfW (Phdr) *ph = &info->dlpi_phdr[i];
+      const char *p, *end;
+      if (ph->p_type != PT_NOTE)
+        continue;
+      p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+      end = p + ph->p_memsz;
+      while (p + sizeof (ElfW (Nhdr)) <= end)
+        {
+          const ElfW (Nhdr) *n = (const ElfW (Nhdr) *)p;
+          const char *name = p + sizeof *n;
+          const char *desc = name + ((n->n_namesz + 3) & ~3U);
+          if (desc + n->n_descsz > end)
+            break;
+          if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp (name, "GNU", 4) == 0)
+            {
+              b->id = desc;
+              b->len = n->n_descsz;
+              return 1;
+            }
+          p = desc + ((n->n_descsz + 3) & ~3U);
+        }
+    }
+  return 1;
+}
+
+static void
+rl_tables_hash (uint64_t h[2])
+{
+  static uint64_t cached[2];
+  static bool done;
+
+  if (!done)
+    {
+      struct build_note b = { NULL, 0 };
+      dl_iterate_phdr (find_build_id, &b);
+      for (int k = 0; k < 2; k++)
+        {
+          uint64_t x = k ? UINT64_C (0x84222325cbf29ce4) : UINT64_C (0xcbf29ce484222325);
+          if (b.id && b.len > 0)
+            {
+              cached[k] = fnv1a (x, b.id, b.len);
+              continue;
+            }
+          for (size_t i = 0; i < ARRAY_SIZE (allowed_calls); i++)
+            x = fnv1a_str (x, allowed_calls[i]);
+          for (size_t i = 0; i < ARRAY_SIZE (sys_admin_calls); i++)
+            x = fnv1a_str (x, sys_admin_calls[i]);
+          for (size_t i = 0; i < ARRAY_SIZE (ptrace_calls); i++)
+            x = fnv1a_str (x, ptrace_calls[i]);
+          x = fnv1a (x, allowed_numbers, sizeof allowed_numbers);
+          x = fnv1a (x, sys_admin_numbers, sizeof sys_admin_numbers);
+          cached[k] = fnv1a (x, safe_personalities, sizeof safe_personalities);
+        }
+      done = true;
+    }
+  h[0] = cached[0];
+  h[1] = cached[1];
+}
+
+/* Everything the compiled filter depends on: rl's tables (rl_tables_hash),
+ * libseccomp's version, the mode, the capabilities, whether ptrace is safe,
+ * and the profile's text with the kernel's release (for its minKernel
+ * conditions).  Two seeds give 128 bits. */
 static char *
 cache_name (const struct seccomp_opts *o, const char *text)
 {
   const struct scmp_version *v = seccomp_version ();
   struct utsname u = { 0 };
-  uint64_t h[2] = { UINT64_C (0xcbf29ce484222325), UINT64_C (0x84222325cbf29ce4) };
+  uint64_t h[2];
   uint64_t bits
       = (uint64_t)o->profile | (uint64_t)o->root_emulation << 8 | (uint64_t)ptrace_is_safe () << 9;
 
   if (text && uname (&u) < 0)
     u.release[0] = '\0';
+  rl_tables_hash (h);
   for (int k = 0; k < 2; k++)
     {
       h[k] = fnv1a_str (h[k], "rl-seccomp-2 x86_64");
@@ -1203,15 +1284,6 @@ cache_name (const struct seccomp_opts *o, const char *text)
         h[k] = fnv1a_str (h[k], u.release);
       h[k] = fnv1a (h[k], &bits, sizeof bits);
       h[k] = fnv1a (h[k], &o->caps, sizeof o->caps);
-      for (size_t i = 0; i < ARRAY_SIZE (allowed_calls); i++)
-        h[k] = fnv1a_str (h[k], allowed_calls[i]);
-      for (size_t i = 0; i < ARRAY_SIZE (sys_admin_calls); i++)
-        h[k] = fnv1a_str (h[k], sys_admin_calls[i]);
-      for (size_t i = 0; i < ARRAY_SIZE (ptrace_calls); i++)
-        h[k] = fnv1a_str (h[k], ptrace_calls[i]);
-      h[k] = fnv1a (h[k], allowed_numbers, sizeof allowed_numbers);
-      h[k] = fnv1a (h[k], sys_admin_numbers, sizeof sys_admin_numbers);
-      h[k] = fnv1a (h[k], safe_personalities, sizeof safe_personalities);
       if (text)
         h[k] = fnv1a_str (h[k], text);
     }
