@@ -782,6 +782,15 @@ apply_one (int rootfd, const struct mount_op *op, rl_error_t *err)
   return 0;
 }
 
+size_t
+mounts_before_netns (const struct mount_op *ops, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (ops[i].type == OP_SYSFS)
+      return i;
+  return n;
+}
+
 int
 mounts_apply (int rootfd, const struct mount_op *ops, size_t n, rl_error_t *err)
 {

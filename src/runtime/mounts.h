@@ -86,7 +86,11 @@ struct mounts_spec
 /* The operations for spec, in order (the strings point into spec, or are
  * static, or owned by *store which the caller frees with strv_free()). */
 struct mount_op *mounts_plan (const struct mounts_spec *spec, size_t *n, char ***store);
-/* Replay ops below rootfd. */
+/* How many of ops come before the first that needs the container's
+ * network namespace (a fresh /sys): they may be replayed before it is
+ * joined. */
+size_t mounts_before_netns (const struct mount_op *ops, size_t n);
+/* Replay ops below rootfd (ops may be replayed in parts, in order). */
 int mounts_apply (int rootfd, const struct mount_op *ops, size_t n, rl_error_t *err);
 /* Make the root mount at fd (its other mounts keep their flags) read-only. */
 int mounts_root_readonly (int fd, rl_error_t *err);

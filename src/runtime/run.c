@@ -460,7 +460,7 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
   cleanup_strv char **store = NULL;
   char **env;
   enum rl_driver used;
-  size_t n_ops;
+  size_t n_ops, first;
   int rootfd, master = -1, slave = -1;
   char dmsg[32];
 
@@ -504,6 +504,34 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
     child_fail (sock, RL_EXIT_FAILURE, &err);
   snprintf (dmsg, sizeof dmsg, "D%s", driver_name (used));
   send (sock, dmsg, strlen (dmsg), MSG_NOSIGNAL);
+  if (s->network == NETWORK_SLIRP)
+    {
+      int tap = net_child_setup (s->net_mtu, &err);
+      if (tap < 0)
+        child_fail (sock, RL_EXIT_FAILURE, &err);
+      if (fd_send (sock, "N", 1, tap) < 0)
+        {
+          rl_error (&err, errno, "send the tap device to rl");
+          child_fail (sock, RL_EXIT_FAILURE, &err);
+        }
+      close (tap);
+    }
+  ms = (struct mounts_spec){ .netns = s->network != NETWORK_HOST,
+                             .gid5_mapped = go.mode != IDMAP_SINGLE && idmap_size (&x->m) > 5,
+                             .etcdir = x->st->runroot,
+                             .no_hosts = s->no_hosts,
+                             .user = s->mounts,
+                             .n_user = s->n_mounts,
+                             .devices = x->devices,
+                             .n_devices = x->n_devices,
+                             .unmasked = s->privileged,
+                             .scratch_dirs = s->read_only && s->read_only_tmpfs };
+  ops = mounts_plan (&ms, &n_ops, &store);
+  /* The network namespace rl makes after go (--network none) is needed
+   * first by /sys: the mounts before it give rl the time to make it. */
+  first = x->netns_from_rl ? mounts_before_netns (ops, n_ops) : 0;
+  if (mounts_apply (rootfd, ops, first, &err) < 0)
+    child_fail (sock, RL_EXIT_FAILURE, &err);
   if (x->netns_from_rl)
     {
       char c = 0;
@@ -528,31 +556,7 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
       if (nfd >= 0)
         close (nfd);
     }
-
-  if (s->network == NETWORK_SLIRP)
-    {
-      int tap = net_child_setup (s->net_mtu, &err);
-      if (tap < 0)
-        child_fail (sock, RL_EXIT_FAILURE, &err);
-      if (fd_send (sock, "N", 1, tap) < 0)
-        {
-          rl_error (&err, errno, "send the tap device to rl");
-          child_fail (sock, RL_EXIT_FAILURE, &err);
-        }
-      close (tap);
-    }
-  ms = (struct mounts_spec){ .netns = s->network != NETWORK_HOST,
-                             .gid5_mapped = go.mode != IDMAP_SINGLE && idmap_size (&x->m) > 5,
-                             .etcdir = x->st->runroot,
-                             .no_hosts = s->no_hosts,
-                             .user = s->mounts,
-                             .n_user = s->n_mounts,
-                             .devices = x->devices,
-                             .n_devices = x->n_devices,
-                             .unmasked = s->privileged,
-                             .scratch_dirs = s->read_only && s->read_only_tmpfs };
-  ops = mounts_plan (&ms, &n_ops, &store);
-  if (mounts_apply (rootfd, ops, n_ops, &err) < 0)
+  if (mounts_apply (rootfd, ops + first, n_ops - first, &err) < 0)
     child_fail (sock, RL_EXIT_FAILURE, &err);
   free (ops);
   if (userdb_resolve_in_root (rootfd, user_spec, &user, &err) < 0)
