@@ -1395,9 +1395,15 @@ finish (struct run_ctx *x, int exit_code, const char *driver, int64_t started, i
 {
   rl_error_t e = NULL;
 
-  /* Failed before its record was made: nothing to record or remove. */
+  /* Failed before its record was made (the name taken, say): nothing to
+   * record or remove but what the start wrote in the runroot (the ports
+   * bound). */
   if (x->create_pending)
-    return;
+    {
+      if (x->rundir_rel && rm_rf_at (x->st->runfd, x->rundir_rel, &e) < 0)
+        rl_error_free (&e);
+      return;
+    }
   if (x->spec->rm)
     {
       /* In the foreground rl returns the status without waiting out the

@@ -124,13 +124,20 @@ PS_HEADER='^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +NAMES$'
 }
 
 @test "--name must be unique" {
+	private_runtime_dir
 	run_rl run --name twice bb true
 	assert_status 0
+	local before
+	before=$(ls -A "$XDG_RUNTIME_DIR/rl/containers")
 	run_rl run --name twice bb true
 	assert_rl_error
 	assert_match 'twice' "${stderr_lines[-1]}"
 	run_rl ps -a
 	[ "$(grep -c ' twice$' <<<"$output")" -eq 1 ] || { show; fail "want one container named twice"; }
+	# The refused run leaves nothing in the runroot either (the ports it
+	# bound were written there before the name was found taken).
+	run ls -A "$XDG_RUNTIME_DIR/rl/containers"
+	assert_output "$before"
 }
 
 @test "generated names and ids are unique" {
