@@ -1610,6 +1610,15 @@ run_ctx_create (struct run_ctx *x, rl_error_t *err)
         unlink (s->cidfile);
       return -1;
     }
+  /* The overlay's directories now, while the helpers run, rather than in
+   * the child after go: each a new inode, which on a file system without
+   * a journal can cost the scan of recently freed ones.  The child makes
+   * any that is missing, and gives upper its owner and mode. */
+  if (x->driver != DRIVER_VFS)
+    {
+      mkdirat (x->ctrfd, "upper", 0700);
+      mkdirat (x->ctrfd, "work", 0700);
+    }
   if (cidfd >= 0 && write_all (cidfd, x->c.id, strlen (x->c.id)) < 0)
     {
       rl_error (err, errno, "write --cidfile `%s`", s->cidfile);
