@@ -230,7 +230,7 @@ container_name_link_read (int namesfd, const char *name, char id[CONTAINER_ID_LE
   for (ssize_t i = 0; i < n; i++)
     {
       const char *p = memchr (b64url, text[i], 64);
-      if (p == NULL || text[i] == '\0')
+      if (p == NULL)
         return false;
       acc = acc << 6 | (uint32_t)(p - b64url);
       bits += 6;
@@ -957,7 +957,7 @@ remover_main (struct rl_store *st, const char *id, int rd, int hold)
   char c;
 
   setsid ();
-  close_fds_except (keep, hold >= 0 ? 4 : 3);
+  close_fds_except (keep, ARRAY_SIZE (keep));
   if (read (rd, &c, 1) != 1)
     _exit (0);
   /* The last hold on the container's mount namespace, say: its mounts

@@ -1949,7 +1949,7 @@ during_maps (void *arg)
 }
 
 /* --network none: a new network namespace with loopback up, for the child
- * (which waits for it once its root is mounted), made by rl itself: it
+ * (which joins it right before it mounts /sys), made by rl itself: it
  * needs no network of its own.  Creating one is about 0.4 ms of the
  * kernel's time, which here overlaps the child's mounts instead of the
  * helpers' execs.  Without one to give, the child makes its own. */
