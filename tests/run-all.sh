@@ -1,15 +1,17 @@
 #!/bin/bash
 # rl's one test command: installs what it needs, prepares the machine, builds
 # rl twice (gcc with -Werror, clang in a clean copy), runs the C unit tests
-# and the bats system tests as an unprivileged user with a subuid range, as
-# one without, and as root, then prints `N passed, N failed, N skipped` as its
-# very last line.  Exit status is non-zero when anything failed.
+# and the bats system tests, side by side, as an unprivileged user with a
+# subuid range, as one without, and as root, then prints `N passed, N failed,
+# N skipped` as its very last line.  Exit status is non-zero when anything failed.
 #
 #   sudo bash tests/run-all.sh
 #
 # Environment (all optional):
 #   RL_TEST_USERS   which suites to run (default "rltest rlsingle root")
-#   RL_SUITE_TIMEOUT  seconds allowed for one user's system suite (default 300)
+#   RL_SUITE_TIMEOUT  seconds allowed for one user's system suite (default 600;
+#                   the suites run side by side, so this bounds them all)
+#   RL_SUITES_SERIAL=1  run the users' suites one after the other
 #   RL_SKIP_DEPS=1  do not run helpers/install-deps.sh
 #   RL_SKIP_CLANG=1 skip the clang build
 #   RL_BATS_FILTER  passed to bats --filter (a regex on test names)
@@ -32,7 +34,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 users=${RL_TEST_USERS:-rltest rlsingle root}
-suite_timeout=${RL_SUITE_TIMEOUT:-300}
+suite_timeout=${RL_SUITE_TIMEOUT:-600}
 subid_user=rltest
 single_user=rlsingle
 subid_start=200000
@@ -293,16 +295,18 @@ fi
 # ---------------------------------------------------------------- system tests
 system_count=$(bats --count "$rundir/system" 2>/dev/null || echo 0)
 
-# run_suite USER: run the bats suite as USER, count its TAP.
-run_suite() {
+# start_suite USER: run the bats suite as USER in the background, its TAP
+# to $logdir/system-USER.tap, then its exit status and seconds taken to
+# .rc and .time beside it.  report_suite USER counts it afterwards.
+start_suite() {
 	local user=$1 home uid tap tmp
 	tap="$logdir/system-$user.tap"
 	if [ -z "$rl_bin" ] || [ "$fixtures_ok" -ne 1 ]; then
-		record "system $user" 0 "$system_count" 0 "not run: no rl binary or fixtures"
+		echo "not run: no rl binary or fixtures" >"$tap.skip"
 		return
 	fi
 	if ! id -u "$user" >/dev/null 2>&1; then
-		record "system $user" 0 "$system_count" 0 "not run: no user $user"
+		echo "not run: no user $user" >"$tap.skip"
 		return
 	fi
 	home=$(getent passwd "$user" | cut -d: -f6)
@@ -330,17 +334,33 @@ run_suite() {
 	# environment; that is the situation rl must cope with.  Signals start
 	# at their defaults whatever CI's caller ignored (a background job
 	# ignores SIGINT and SIGQUIT).
-	local t0=$SECONDS
-	(cd "$rundir" && timeout -k 10 "$suite_timeout" \
+	(
+		local t0=$SECONDS
+		cd "$rundir" && timeout -k 10 "$suite_timeout" \
 		runuser -u "$user" -- env -i --default-signal \
 		HOME="$home" USER="$user" LOGNAME="$user" SHELL=/bin/bash \
 		PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
 		LANG=C.UTF-8 TMPDIR="$tmp" \
 		RL="$rundir/bin/rl" RL_FIXTURES="$fixtures" \
 		"${registry_env[@]}" \
-		bats --tap "${filter[@]}" "$rundir/system") >"$tap" 2>&1
-	local rc=$?
-	local planned pass fail skip note=
+		bats --tap "${filter[@]}" "$rundir/system" >"$tap" 2>&1
+		echo $? >"$tap.rc"
+		echo $((SECONDS - t0)) >"$tap.time"
+	) &
+}
+
+# report_suite USER: count what USER's suite wrote, and check that it left
+# nothing behind.
+report_suite() {
+	local user=$1 uid tap
+	tap="$logdir/system-$user.tap"
+	if [ -f "$tap.skip" ]; then
+		record "system $user" 0 "$system_count" 0 "$(cat "$tap.skip")"
+		return
+	fi
+	uid=$(id -u "$user")
+	local rc planned pass fail skip note=
+	rc=$(cat "$tap.rc" 2>/dev/null || echo 1)
 	planned=$(sed -n 's/^1\.\.\([0-9]\+\)$/\1/p' "$tap" | head -n1)
 	pass=$(grep -cE '^ok [0-9]+' "$tap")
 	skip=$(grep -cE '^ok [0-9]+ .*# [sS][kK][iI][pP]' "$tap")
@@ -363,7 +383,7 @@ run_suite() {
 		fail=1
 	fi
 	[ "$rc" -eq 124 ] && note="timed out after ${suite_timeout}s; $note"
-	note="$((SECONDS - t0))s${note:+, $note}"
+	note="$(cat "$tap.time" 2>/dev/null)s${note:+, $note}"
 	record "system $user" "$pass" "$fail" "$skip" "$note"
 
 	# Nothing may outlive a suite: no processes of the test user (rl
@@ -389,18 +409,34 @@ run_suite() {
 		record "leftovers $user" 0 1 0 "processes left"
 		pgrep -f "$rundir/tmp-$user/" | xargs -r kill -KILL 2>/dev/null
 	fi
-	if grep -q " $rundir/" /proc/self/mountinfo; then
+	if grep -q " $rundir/tmp-$user/" /proc/self/mountinfo; then
 		echo "--- mounts left behind by $user:"
-		grep " $rundir/" /proc/self/mountinfo | sed 's/^/    /'
+		grep " $rundir/tmp-$user/" /proc/self/mountinfo | sed 's/^/    /'
 		record "leftovers $user" 0 1 0 "mounts left"
-		grep " $rundir/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+		grep " $rundir/tmp-$user/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
 			while read -r m; do umount -l "$m" 2>/dev/null; done
 	fi
 }
 
+# The suites run side by side: each keeps one core less than half busy
+# (rl, bats and the test tools mostly wait on each other), and each user
+# has a store, a TMPDIR and registry repositories of its own.
 for u in $users; do
-	run_suite "$u"
+	start_suite "$u"
+	[ -n "${RL_SUITES_SERIAL:-}" ] && wait
 done
+wait
+for u in $users; do
+	say "system tests as $u: results"
+	report_suite "$u"
+done
+if grep -q " $rundir/" /proc/self/mountinfo; then
+	echo "--- mounts left behind in $rundir:"
+	grep " $rundir/" /proc/self/mountinfo | sed 's/^/    /'
+	record "leftovers" 0 1 0 "mounts left"
+	grep " $rundir/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
+fi
 
 # ---------------------------------------------------------------- summary
 echo

@@ -29,6 +29,10 @@ setup_file() {
 	elif ! gcc -m32 -static -O2 -o "$RL_TEST_DIR/probe/probe32" "$BATS_TEST_DIRNAME/security-probe.c" \
 		2>"$RL_TEST_DIR/probe/build32.log"; then
 		PROBE32_SKIP="no 32-bit static libc for gcc -m32 (Debian: gcc-multilib)"
+	elif ! "$RL_TEST_DIR/probe/probe32" fork >/dev/null 2>&1; then
+		# A kernel built or booted without IA32 emulation refuses the
+		# program itself (ENOEXEC): there is no compat entry point.
+		PROBE32_SKIP="this kernel does not run i386 programs (no IA32 emulation)"
 	fi
 	export PROBE_SKIP PROBE32_SKIP
 }
