@@ -409,13 +409,18 @@ report_suite() {
 		record "leftovers $user" 0 1 0 "processes left"
 		pgrep -f "$rundir/tmp-$user/" | xargs -r kill -KILL 2>/dev/null
 	fi
-	if grep -q " $rundir/tmp-$user/" /proc/self/mountinfo; then
-		echo "--- mounts left behind by $user:"
-		grep " $rundir/tmp-$user/" /proc/self/mountinfo | sed 's/^/    /'
-		record "leftovers $user" 0 1 0 "mounts left"
-		grep " $rundir/tmp-$user/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-			while read -r m; do umount -l "$m" 2>/dev/null; done
-	fi
+	mounts_left "$rundir/tmp-$user/" "leftovers $user"
+}
+
+# mounts_left DIR GROUP: a failure of GROUP for each mount of the host's
+# namespace below DIR, which is then unmounted.
+mounts_left() {
+	grep -q " $1" /proc/self/mountinfo || return 0
+	echo "--- mounts left behind in $1:"
+	grep " $1" /proc/self/mountinfo | sed 's/^/    /'
+	record "$2" 0 1 0 "mounts left"
+	grep " $1" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
 }
 
 # The suites run side by side: each keeps one core less than half busy
@@ -430,13 +435,7 @@ for u in $users; do
 	say "system tests as $u: results"
 	report_suite "$u"
 done
-if grep -q " $rundir/" /proc/self/mountinfo; then
-	echo "--- mounts left behind in $rundir:"
-	grep " $rundir/" /proc/self/mountinfo | sed 's/^/    /'
-	record "leftovers" 0 1 0 "mounts left"
-	grep " $rundir/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-		while read -r m; do umount -l "$m" 2>/dev/null; done
-fi
+mounts_left "$rundir/" leftovers
 
 # ---------------------------------------------------------------- summary
 echo
