@@ -151,7 +151,7 @@ int container_delete_files (struct rl_store *st, const char *id, const char *nam
  * there is none). */
 int container_name_link_create (int namesfd, const char *name, const char *id);
 bool container_name_link_read (int namesfd, const char *name, char id[CONTAINER_ID_LEN + 1]);
-/* The child that removes a --rm container's files: forked ahead (while
+/* The child that removes a --rm container's files: cloned ahead (while
  * the container sets itself up, when rl has time), it waits for
  * container_delete_background's word, and without it does nothing.  hold
  * (or -1) is an fd it keeps until that word and closes first: given the
@@ -169,7 +169,7 @@ void container_remover_start (struct rl_store *st, const char *id, int hold,
  * out the removal (on a file system mounted with discard each directory
  * removed waits for the disk): the record and the name go at once, the
  * record moving to the store's tmp/ (see store/tmp.h), and r's child
- * (forked now if none was) removes the files and the runroot directory
+ * (cloned now if none was) removes the files and the runroot directory
  * (nothing reads it without the record).  The caller must be able to
  * remove every one of them (root of the container's user namespace, or
  * real root). */
