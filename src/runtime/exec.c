@@ -1,6 +1,6 @@
 /* rl exec and rl top.
  *
- * rl exec stays on the host.  It forks a helper that joins the namespaces
+ * rl exec stays on the host.  It clones a helper that joins the namespaces
  * of the container's PID 1 through a pidfd, resolves the user in the
  * container's files, opens the pty (-t) from the container's devpts and
  * then clones the process with CLONE_PARENT: rl exec is its parent, waits
@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -54,7 +55,7 @@
 /* As `rl run`'s monitor: these go on to the process. */
 static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
-/* What the helper and the process need, all computed before the fork. */
+/* What the helper and the process need, all computed before the clone. */
 struct exec_ctx
 {
   const struct exec_spec *e;
@@ -69,7 +70,12 @@ struct exec_ctx
   struct seccomp_prog filter;
   int sock[2];
   sigset_t oldmask;
+  /* The helper and the process run in rl exec's memory, one after the
+   * other while the others wait (CLONE_VM | CLONE_VFORK: no page tables
+   * copied, no page copied on write), each on a stack of its own here. */
+  char *stacks;
 };
+#define EXEC_STACK (1024 * 1024)
 
 static void __attribute__ ((noreturn)) exec_fail (int sock, int status, rl_error_t *err)
 {
@@ -225,6 +231,9 @@ exec_ctx_clear (struct exec_ctx *x)
   for (int i = 0; i < 2; i++)
     if (x->sock[i] >= 0)
       close (x->sock[i]);
+  /* Unused by now: the process runs its command in memory of its own. */
+  if (x->stacks)
+    munmap (x->stacks, 2 * EXEC_STACK);
 }
 
 /* ---- the helper and the process -------------------------------------- */
@@ -311,6 +320,22 @@ process_main (struct exec_ctx *x, const struct rl_user *user, const char *user_s
   run_exec_command (e->cmd, env, sock);
 }
 
+struct process_args
+{
+  struct exec_ctx *x;
+  const struct rl_user *user;
+  const char *user_spec, *workdir;
+  char **env;
+  int slave;
+};
+
+static int
+process_fn (void *arg)
+{
+  struct process_args *a = arg;
+  process_main (a->x, a->user, a->user_spec, a->workdir, a->env, a->slave);
+}
+
 static void __attribute__ ((noreturn)) helper_main (struct exec_ctx *x)
 {
   const struct exec_spec *e = x->e;
@@ -381,18 +406,28 @@ static void __attribute__ ((noreturn)) helper_main (struct exec_ctx *x)
       close (master);
     }
 
-  /* A sibling, rl exec's child: it waits for it and gets its status. */
-  pid = syscall (SYS_clone, CLONE_PARENT, 0, 0, 0, 0);
+  /* A sibling, rl exec's child: it waits for it and gets its status (the
+   * exit signal is ours, SIGCHLD).  In our memory too, on the second
+   * stack, while we wait for its exec. */
+  {
+    struct process_args pa = { x, &user, user_spec, workdir, env, slave };
+    pid = clone (process_fn, x->stacks + 2 * EXEC_STACK, CLONE_PARENT | CLONE_VM | CLONE_VFORK,
+                 &pa);
+  }
   if (pid < 0)
     {
       rl_error (&err, errno, "create the process in the container");
       exec_fail (sock, RL_EXIT_FAILURE, &err);
     }
-  if (pid == 0)
-    process_main (x, &user, user_spec, workdir, env, slave);
   snprintf (msg, sizeof msg, "P%d", (int)pid);
   send (sock, msg, strlen (msg), MSG_NOSIGNAL);
   _exit (0);
+}
+
+static int
+helper_fn (void *arg)
+{
+  helper_main (arg);
 }
 
 /* ---- rl exec's side --------------------------------------------------- */
@@ -582,14 +617,21 @@ exec_container (struct rl_store *st, const char *ref, const struct exec_spec *e,
       goto out_mask;
     }
   fflush (NULL);
-  w.helper = fork ();
-  if (w.helper < 0)
+  x.stacks = mmap (NULL, 2 * EXEC_STACK, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  if (x.stacks == MAP_FAILED)
     {
-      rl_error (err, errno, "fork");
+      x.stacks = NULL;
+      rl_error (err, errno, "mmap");
       goto out_mask;
     }
-  if (w.helper == 0)
-    helper_main (&x);
+  /* Back once the helper has exited, its messages in the socket. */
+  w.helper = clone (helper_fn, x.stacks + EXEC_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &x);
+  if (w.helper < 0)
+    {
+      rl_error (err, errno, "create the helper that joins the container");
+      goto out_mask;
+    }
   close (x.sock[1]);
   x.sock[1] = -1;
   w.sock = x.sock[0];
