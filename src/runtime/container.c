@@ -311,6 +311,11 @@ config_json (const struct rl_container *c, size_t *len)
   jg_kbool (g, "Rm", c->rm);
   jg_klabels (g, "Labels", c->labels);
   jg_kstrv (g, "Spec", c->spec);
+  if (c->starter > 0)
+    {
+      jg_kint (g, "Starter", c->starter);
+      jg_kint (g, "StarterStart", (int64_t)c->starter_start);
+    }
   yajl_gen_map_close (g);
   return jg_finish (g, len);
 }
@@ -334,6 +339,12 @@ container_create (struct rl_store *st, struct rl_container *c, rl_error_t *err)
   free (c->id);
   c->id = xstrdup (id);
   c->created = now_ns ();
+  if (c->starts_now && c->starter <= 0)
+    {
+      c->starter = getpid ();
+      if (!proc_start_time (c->starter, &c->starter_start))
+        c->starter = 0;
+    }
   dir = xasprintf ("containers/%s", id);
 
   if (store_lock (st, err) < 0)
@@ -456,6 +467,8 @@ container_load (struct rl_store *st, const char *id, struct rl_container *c, rl_
         }
   }
   c->spec = json_get_strv (v, "Spec");
+  c->starter = (pid_t)json_get_int (v, "Starter", 0);
+  c->starter_start = (unsigned long long)json_get_int (v, "StarterStart", 0);
   return 0;
 }
 
@@ -596,6 +609,8 @@ container_write_exit (struct rl_store *st, const char *id, const struct containe
   jg_kint (g, "FinishedAt", s->finished);
   jg_kstr (g, "Driver", s->driver);
   jg_kint (g, "Restarts", s->restarts);
+  if (s->restarting)
+    jg_kbool (g, "Restarting", true);
   yajl_gen_map_close (g);
   json = jg_finish (g, &len);
   if (write_file_atomic (st->rootfd, path, json, len, 0600, err) < 0)
@@ -604,6 +619,60 @@ container_write_exit (struct rl_store *st, const char *id, const struct containe
   if (!s->restarting)
     unlinkat (st->runfd, live, 0);
   return 0;
+}
+
+/* The exit recorded at exit_path into s: 1, or 0 when there is none. */
+static int
+read_exit (struct rl_store *st, const char *id, const char *exit_path, struct container_state *s,
+           rl_error_t *err)
+{
+  cleanup_json yajl_val v = NULL;
+  rl_error_t e2 = NULL;
+  const char *d;
+
+  if (json_parse_file_at (st->rootfd, exit_path, &v, &e2) < 0)
+    {
+      if (e2->errnum != ENOENT)
+        {
+          rl_error_free (err);
+          *err = e2;
+          return rl_error_wrap (err, "container %.12s", id);
+        }
+      rl_error_free (&e2);
+      return 0;
+    }
+  d = json_get_str (v, "Driver");
+  s->status = CTR_EXITED;
+  s->exit_code = json_get_int (v, "ExitCode", 0);
+  s->started = json_get_int (v, "StartedAt", s->started);
+  s->finished = json_get_int (v, "FinishedAt", 0);
+  s->restarts = (int)json_get_int (v, "Restarts", s->restarts);
+  if (d && *d)
+    {
+      free (s->driver);
+      s->driver = xstrdup (d);
+    }
+  s->pid = s->monitor = 0;
+  return 1;
+}
+
+/* A record of `rl run` without its live state yet: is the rl that starts
+ * it still there? */
+static bool
+starter_alive (struct rl_store *st, const char *id)
+{
+  cleanup_json yajl_val v = NULL;
+  cleanup_free char *path = xasprintf ("containers/%s/config.json", id);
+  rl_error_t e = NULL;
+  pid_t pid;
+
+  if (json_parse_file_at (st->rootfd, path, &v, &e) < 0)
+    {
+      rl_error_free (&e);
+      return false;
+    }
+  pid = (pid_t)json_get_int (v, "Starter", 0);
+  return pid > 0 && proc_alive (pid, (unsigned long long)json_get_int (v, "StarterStart", 0));
 }
 
 int
@@ -616,6 +685,7 @@ container_get_state (struct rl_store *st, const char *id, struct container_state
   cleanup_json yajl_val v = NULL;
   rl_error_t e2 = NULL;
   bool have_live;
+  int r;
 
   memset (s, 0, sizeof *s);
   have_live = read_file_at (st->runfd, live_path, 4096, &live, NULL, &e2) == 0;
@@ -636,40 +706,27 @@ container_get_state (struct rl_store *st, const char *id, struct container_state
         }
       if (proc_alive (s->monitor, s->monitor_start))
         {
-          s->status = CTR_RUNNING;
-          s->restarting = true;
-          if (json_parse_file_at (st->rootfd, exit_path, &v, &e2) == 0)
-            {
-              s->exit_code = (int)json_get_int (v, "ExitCode", 0);
-              s->finished = json_get_int (v, "FinishedAt", 0);
-            }
+          /* PID 1 gone, its monitor not: until the monitor records this
+           * run's exit, PID 1 is ending (still running); after, it waits
+           * to restart it, or is about to remove the live state. */
+          bool recorded = json_parse_file_at (st->rootfd, exit_path, &v, &e2) == 0
+                          && json_get_int (v, "FinishedAt", 0) >= s->started;
           rl_error_free (&e2);
-          return 0;
+          if (!recorded || json_get_bool (v, "Restarting", false))
+            {
+              s->status = CTR_RUNNING;
+              if (recorded)
+                {
+                  s->restarting = true;
+                  s->exit_code = (int)json_get_int (v, "ExitCode", 0);
+                  s->finished = json_get_int (v, "FinishedAt", 0);
+                }
+              return 0;
+            }
         }
     }
-  if (json_parse_file_at (st->rootfd, exit_path, &v, &e2) == 0)
-    {
-      const char *d = json_get_str (v, "Driver");
-      s->status = CTR_EXITED;
-      s->exit_code = json_get_int (v, "ExitCode", 0);
-      s->started = json_get_int (v, "StartedAt", s->started);
-      s->finished = json_get_int (v, "FinishedAt", 0);
-      s->restarts = (int)json_get_int (v, "Restarts", s->restarts);
-      if (d && *d)
-        {
-          free (s->driver);
-          s->driver = xstrdup (d);
-        }
-      s->pid = s->monitor = 0;
-      return 0;
-    }
-  if (e2 && e2->errnum != ENOENT)
-    {
-      rl_error_free (err);
-      *err = e2;
-      return rl_error_wrap (err, "container %.12s", id);
-    }
-  rl_error_free (&e2);
+  if ((r = read_exit (st, id, exit_path, s, err)) != 0)
+    return r < 0 ? -1 : 0;
   {
     cleanup_free char *created = xasprintf ("containers/%s/created", id);
     if (!have_live && faccessat (st->rootfd, created, F_OK, 0) == 0)
@@ -678,6 +735,18 @@ container_get_state (struct rl_store *st, const char *id, struct container_state
         return 0;
       }
   }
+  if (!have_live)
+    {
+      if (starter_alive (st, id))
+        {
+          /* Still starting: not yet running, not dead. */
+          s->status = CTR_CREATED;
+          return 0;
+        }
+      /* Or it has run and ended since its exit was looked for. */
+      if ((r = read_exit (st, id, exit_path, s, err)) != 0)
+        return r < 0 ? -1 : 0;
+    }
   {
     /* Monitor and PID 1 gone, nothing recorded: killed together, or the
      * machine rebooted (the runroot is gone with it). */

@@ -48,6 +48,11 @@ struct rl_container
   char **labels;   /* "KEY=VALUE" */
   char **spec;     /* the run options (struct run_spec's canon) */
   bool starts_now; /* made by `rl run`: no `created` mark (a file less to make and remove) */
+  /* With starts_now, the rl that starts it (set by container_create):
+   * until its monitor writes the live state, the record has no mark, and
+   * only this tells a container starting from one killed while it started. */
+  pid_t starter;
+  unsigned long long starter_start;
 };
 
 void container_clear (struct rl_container *c);

@@ -828,7 +828,10 @@ handle_message (struct monitor *mo, struct run_ctx *x)
         live.pid = mo->pid;
         proc_start_time (mo->pid, &live.pid_start);
         live.monitor = getpid ();
-        proc_start_time (live.monitor, &live.monitor_start);
+        if (x->c.starter == live.monitor)
+          live.monitor_start = x->c.starter_start;
+        else
+          proc_start_time (live.monitor, &live.monitor_start);
         live.started = now_ns ();
         live.driver = mo->driver;
         live.restarts = mo->restarts;

@@ -60,6 +60,29 @@ PS_HEADER='^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +NAMES$'
 	wait_gone 'sleep 60'
 }
 
+@test "ps while containers start: Created or Up, never taken for killed; each ends Exited (0)" {
+	# Between its record and its live state a starting container has
+	# neither: ps must not write it down as killed (Exited (137)).
+	local i
+	(for i in $(seq 1 15); do rl run --name st$i bb sleep 0.1 >/dev/null 2>&1 || echo "run $i: $?"; done) \
+		>"$BATS_TEST_TMPDIR/runs" &
+	local pid=$! n=0
+	while kill -0 "$pid" 2>/dev/null; do
+		rl ps -a --format '{{.Names}} {{.Status}}' >>"$BATS_TEST_TMPDIR/seen" 2>&1
+		n=$((n + 1))
+	done
+	wait "$pid"
+	run cat "$BATS_TEST_TMPDIR/runs"
+	assert_output ""
+	[ "$n" -ge 10 ] || fail "only $n looks while 15 containers ran"
+	run grep -Ev '^st[0-9]+ (Created|Up .*|Exited \(0\) .*)$' "$BATS_TEST_TMPDIR/seen"
+	[ "$status" -eq 1 ] || { show; fail "ps saw a starting container as something else"; }
+	run_rl ps -a --format '{{.Names}} {{.Status}}'
+	[ "${#lines[@]}" -eq 15 ] || { show; fail "want 15 containers"; }
+	run grep -Evc '^st[0-9]+ Exited \(0\) ' <<<"$output"
+	assert_output 0
+}
+
 @test "rm by name, by id, several at once; rm -a" {
 	rl run --name a1 bb true
 	rl run --name a2 bb true
