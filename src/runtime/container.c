@@ -741,6 +741,7 @@ container_get_state (struct rl_store *st, const char *id, struct container_state
         {
           /* Still starting: not yet running, not dead. */
           s->status = CTR_CREATED;
+          s->starting = true;
           return 0;
         }
       /* Or it has run and ended since its exit was looked for. */
@@ -1188,11 +1189,30 @@ container_remove (struct rl_store *st, const char *id, bool force, rl_error_t *e
       memset (&c, 0, sizeof c);
       c.name = name_of (st, id);
     }
-  if (container_get_state (st, id, &s, err) < 0)
+  /* The mark before the state: a starting rl looks for it once its live
+   * state is written, so either it sees the mark or we see it running. */
+  if (force)
+    container_mark_stopping (st, id);
+  for (int waited = 0;; waited += 10)
     {
-      rl_error_free (err);
-      memset (&s, 0, sizeof s);
-      s.status = CTR_EXITED;
+      if (container_get_state (st, id, &s, err) < 0)
+        {
+          rl_error_free (err);
+          memset (&s, 0, sizeof s);
+          s.status = CTR_EXITED;
+        }
+      if (!s.starting || !force || waited >= REMOVE_WAIT_MS)
+        break;
+      /* Being started: its rl ends it on seeing the mark. */
+      container_state_clear (&s);
+      usleep (10000);
+    }
+  if (s.starting && !force)
+    {
+      rl_error (err, 0, "container `%s` is starting: use `rl rm -f`", c.name);
+      container_clear (&c);
+      container_state_clear (&s);
+      return -1;
     }
   if (s.status == CTR_RUNNING)
     {

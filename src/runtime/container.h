@@ -76,6 +76,7 @@ struct container_state
   int64_t finished; /* unix ns, 0 if unknown */
   char *driver;     /* the one used, NULL if unknown */
   bool unrecorded;  /* exited, but killed with its monitor: no state.json */
+  bool starting;    /* CTR_CREATED: `rl run` is starting it (no live state yet) */
   bool stopping;    /* `rl stop`, `rl kill` or `rl rm -f` asked it to end: no restart */
   bool restarting;  /* running: PID 1 ended, its monitor is about to start it again
                        (exit_code and finished are the last run's) */

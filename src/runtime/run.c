@@ -797,6 +797,17 @@ report_ready (struct monitor *mo, const char *msg)
   mo->ready_fd = -1;
 }
 
+/* Asked to stop for good: `rl stop`, `rl kill` and `rl rm -f` leave the
+ * mark first; a removed record counts too. */
+static bool
+stop_marked (struct run_ctx *x)
+{
+  cleanup_free char *stopping = xasprintf ("%s/stopping", x->rundir_rel);
+
+  return faccessat (x->st->runfd, stopping, F_OK, 0) == 0
+         || faccessat (x->ctrfd, "config.json", F_OK, 0) < 0;
+}
+
 static void
 handle_message (struct monitor *mo, struct run_ctx *x)
 {
@@ -840,6 +851,10 @@ handle_message (struct monitor *mo, struct run_ctx *x)
             || container_write_live (x->st, x->c.id, &live, &e) < 0)
           rl_error_free (&e);
         container_started (x->ctrfd);
+        /* `rl rm -f` (or stop, kill) while it started: it saw no live
+         * state to stop, so the container ends here. */
+        if (stop_marked (x))
+          forward_signal (mo->pid, mo->pidfd, SIGKILL);
       }
       break;
     case 'T':
@@ -2248,17 +2263,6 @@ abandon:
       rl_error_free (&e2);
     }
   return -1;
-}
-
-/* Asked to stop for good: `rl stop`, `rl kill` and `rl rm -f` leave the
- * mark first; a removed record counts too. */
-static bool
-stop_marked (struct run_ctx *x)
-{
-  cleanup_free char *stopping = xasprintf ("%s/stopping", x->rundir_rel);
-
-  return faccessat (x->st->runfd, stopping, F_OK, 0) == 0
-         || faccessat (x->ctrfd, "config.json", F_OK, 0) < 0;
 }
 
 /* After an exit: does --restart say to run it again? */

@@ -83,6 +83,23 @@ PS_HEADER='^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +NAMES$'
 	assert_output 0
 }
 
+@test "rm -f of a container while it starts: it ends, nothing is left running" {
+	# rm -f as soon as the name exists: mostly before the container's live
+	# state, when there is nothing to signal yet; the starting rl sees the
+	# stop and ends it.
+	local i n
+	for i in 1 2 3 4 5 6 7 8 9; do
+		"$RL" run --name rs$i bb sleep 30$i >/dev/null 2>&1 3>&- &
+		for ((n = 0; n < 500; n++)); do
+			"$RL" rm -f rs$i >/dev/null 2>&1 && break
+		done
+		[ "$n" -lt 500 ] || fail "rm -f rs$i never found it"
+	done
+	wait_gone '^sleep 30[1-9]$' 10 || fail "containers outlived their rm -f"
+	run_rl ps -aq
+	assert_output ""
+}
+
 @test "rm by name, by id, several at once; rm -a" {
 	rl run --name a1 bb true
 	rl run --name a2 bb true
