@@ -90,10 +90,10 @@ measure() {
 		local i t0 t1 times=()
 		for ((i = 0; i < 3; i++)); do "$@" >/dev/null 2>&1; done
 		for ((i = 0; i < runs; i++)); do
-			t0=$(date +%s%N)
+			t0=${EPOCHREALTIME//[.,]/}
 			"$@" >/dev/null 2>&1
-			t1=$(date +%s%N)
-			times+=($(((t1 - t0) / 1000)))
+			t1=${EPOCHREALTIME//[.,]/}
+			times+=($((t1 - t0)))
 		done
 		median[$name]=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m / 1000 }')
 	fi
