@@ -401,6 +401,36 @@ monitor_of() {
 	assert_output 143
 }
 
+@test "a record whose starting rl lives is Created; plain rm refuses it; with that rl gone it was killed (137)" {
+	run_rl run --name stt bb true
+	assert_status 0
+	local d sp start
+	d=$(ctr_dir stt)
+	rm -f "$d/state.json"
+	# A live process stands in for the rl that is starting it.
+	sleep 60 &
+	sp=$!
+	start=$(awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$sp/stat")
+	python3 - "$d/config.json" "$sp" "$start" <<'EOF'
+import json, sys
+path = sys.argv[1]
+c = json.load(open(path))
+c["Starter"], c["StarterStart"] = int(sys.argv[2]), int(sys.argv[3])
+json.dump(c, open(path, "w"))
+EOF
+	run_rl ps -a --format '{{.Names}} {{.Status}}'
+	assert_output "stt Created"
+	run_rl rm stt
+	[ "$status" -ne 0 ] || fail "rm of a container being started must fail without -f"
+	assert_match "is starting: use .rl rm -f." "$stderr"
+	kill "$sp"
+	wait "$sp" || true
+	run_rl ps -a --format '{{.Names}} {{.Status}}'
+	assert_match '^stt Exited \(137\) '
+	run_rl rm stt
+	assert_status 0
+}
+
 @test "a damaged record (truncated config.json, state.json): one line each, rm still removes it" {
 	rl create --name dmg1 bb true >/dev/null
 	rl run --name dmg2 bb true
