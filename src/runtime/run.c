@@ -851,8 +851,10 @@ handle_message (struct monitor *mo, struct run_ctx *x)
             || container_write_live (x->st, x->c.id, &live, &e) < 0)
           rl_error_free (&e);
         container_started (x->ctrfd);
-        /* `rl rm -f` (or stop, kill) while it started: it saw no live
-         * state to stop, so the container ends here. */
+        /* `rl rm -f` while it started (it found no live state, so no PID 1
+         * to kill, and left its mark first), or the record removed
+         * meanwhile: the container ends here.  `rl stop` and `rl kill` of a
+         * container not yet running do nothing, as in Docker. */
         if (stop_marked (x))
           forward_signal (mo->pid, mo->pidfd, SIGKILL);
       }
