@@ -464,14 +464,20 @@ static int
 self_helper_main (void *arg)
 {
   struct self_helper *h = arg;
+  ssize_t n;
   char c;
 
   /* Only system calls here: the memory is the caller's.  Every signal
    * stays blocked (see self_helper_start).  Our copy of the write end
-   * would keep the pipe open. */
+   * would keep the pipe open should the caller die. */
   close (h->gofd_w);
-  while (read (h->gofd, &c, 1) < 0 && errno == EINTR)
+  /* Go is a byte for each helper, not the end of file: that would wait
+   * for the other helper's close, which on a busy core comes late.  End
+   * of file: the caller failed or died. */
+  while ((n = read (h->gofd, &c, 1)) < 0 && errno == EINTR)
     ;
+  if (n != 1)
+    _exit (127);
   if (dup2 (h->errfd, 2) < 0)
     _exit (127);
   execve (h->path, h->args.argv, environ);
@@ -555,7 +561,7 @@ idmap_unshare_self (struct idmap *m, struct idmap_self **out, rl_error_t *err)
       int e = errno;
       if (p)
         {
-          /* The helpers find our namespace already mapped and fail. */
+          /* No byte: the end of file stops the helpers. */
           self_close (p);
           for (int i = 0; i < 2; i++)
             if (p->h[i].pid > 0)
@@ -566,9 +572,13 @@ idmap_unshare_self (struct idmap *m, struct idmap_self **out, rl_error_t *err)
     }
   if (p == NULL)
     return write_self_single (m, err);
-  /* Go: end of file on the pipe. */
+  /* Go: a byte for each helper.  A pipe takes two bytes at once; were
+   * they refused, the end of file would stop the helpers, and the wait
+   * tell of it. */
+  write_all (p->go[1], "gg", 2);
   close (p->go[1]);
   p->go[1] = -1;
+  sched_yield ();
   close (p->errpipe[1]);
   p->errpipe[1] = -1;
   *out = p;
