@@ -92,6 +92,9 @@ struct run_ctx
    * namespace is made by rl after go, while the child mounts its root,
    * rather than by the clone, while the helpers run. */
   bool netns_from_rl;
+  /* --network none, the helpers writing rl's maps: rl made the network
+   * namespace for itself while they ran, and the child inherits it. */
+  bool netns_in_rl;
   /* The child shares rl's memory and rl waits while it sets the
    * container up, to its exec (see launch). */
   bool shared_vm;
@@ -490,7 +493,8 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
     }
   /* Loopback needs no id map, only the namespace's capabilities: up while
    * the helpers still write the maps.  A failure is told after go. */
-  if ((s->network == NETWORK_SLIRP || s->network == NETWORK_NONE) && !x->netns_from_rl)
+  if ((s->network == NETWORK_SLIRP || s->network == NETWORK_NONE) && !x->netns_from_rl
+      && !x->netns_in_rl)
     net_loopback_up (&lo_err);
   if (recv (sock, &go, sizeof go, 0) != sizeof go)
     _exit (RL_EXIT_FAILURE);
@@ -2051,6 +2055,14 @@ shared_before_clone (struct run_ctx *x, struct monitor *mo, struct idmap_self *p
   struct go_msg go = { 0 };
 
   during_maps (&d);
+  x->netns_in_rl = false;
+  if (pending && x->spec->network == NETWORK_NONE && d.err == NULL)
+    {
+      if (unshare (CLONE_NEWNET) < 0)
+        rl_error (&d.err, errno, "create the network namespace");
+      else if (net_loopback_up (&d.err) == 0)
+        x->netns_in_rl = true;
+    }
   if (idmap_self_wait (&x->m, pending, err) < 0)
     {
       rl_error_free (&d.err);
@@ -2137,6 +2149,8 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
     }
   if (x->shared_vm)
     pending = NULL;
+  if (x->netns_in_rl)
+    flags &= ~CLONE_NEWNET;
 
   fflush (NULL);
   if (join)
