@@ -95,6 +95,9 @@ struct run_ctx
   /* --network none, the helpers writing rl's maps: rl made the network
    * namespace for itself while they ran, and the child inherits it. */
   bool netns_in_rl;
+  /* --network slirp with the helpers still to run: libslirp is loaded
+   * and the ports bound in their window (see shared_before_clone). */
+  bool net_deferred;
   /* The child shares rl's memory and rl waits while it sets the
    * container up, to its exec (see launch). */
   bool shared_vm;
@@ -2045,6 +2048,33 @@ remover_due (const struct run_ctx *x)
          && x->remover.pid <= 0 && !x->create_pending;
 }
 
+/* The runroot's containers/ID/ports, for `rl port`: one published port a
+ * line, "80/tcp 0.0.0.0 8080" (with -P, only the monitor knows them). */
+static void
+write_ports (struct run_ctx *x, struct rl_net *net)
+{
+  size_t n;
+  const struct net_port *p = net_ports (net, &n);
+  cleanup_free char *text = xstrdup ("");
+  cleanup_free char *path = xasprintf ("%s/ports", x->rundir_rel);
+  cleanup_close int fd = -1;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      char *t = xasprintf ("%s%u/%s %s %u\n", text, p[i].ctr_port, p[i].udp ? "udp" : "tcp",
+                           p[i].host_ip, p[i].host_port);
+      free (text);
+      text = t;
+    }
+  if (mkdirat (x->st->runfd, x->rundir_rel, 0700) < 0 && errno != EEXIST)
+    return;
+  fd = openat (x->st->runfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || write_all (fd, text, strlen (text)) < 0)
+    {
+      /* Only `rl port` misses them. */
+    }
+}
+
 /* A child sharing our memory (shared_vm): before it exists, the record,
  * the maps, and go, waiting in the socket.  Consumes pending. */
 static int
@@ -2054,7 +2084,18 @@ shared_before_clone (struct run_ctx *x, struct monitor *mo, struct idmap_self *p
   struct during_maps d = { x, mo, NULL };
   struct go_msg go = { 0 };
 
-  during_maps (&d);
+  /* Loading libslirp (and glib) is 1.5 ms here, as long as all the rest
+   * of rl's work before the helpers: in their window instead.  The ports
+   * are still bound before the container exists, and before its record:
+   * a port taken leaves none, as before. */
+  if (x->net_deferred)
+    {
+      x->net_deferred = false;
+      if (net_start (x->spec, x->img->config.exposed, &mo->net, &d.err) == 0)
+        write_ports (x, mo->net);
+    }
+  if (d.err == NULL)
+    during_maps (&d);
   x->netns_in_rl = false;
   if (pending && x->spec->network == NETWORK_NONE && d.err == NULL)
     {
@@ -2325,33 +2366,6 @@ restart_delay (struct run_ctx *x, struct monitor *mo)
     }
 }
 
-/* The runroot's containers/ID/ports, for `rl port`: one published port a
- * line, "80/tcp 0.0.0.0 8080" (with -P, only the monitor knows them). */
-static void
-write_ports (struct run_ctx *x, struct rl_net *net)
-{
-  size_t n;
-  const struct net_port *p = net_ports (net, &n);
-  cleanup_free char *text = xstrdup ("");
-  cleanup_free char *path = xasprintf ("%s/ports", x->rundir_rel);
-  cleanup_close int fd = -1;
-
-  for (size_t i = 0; i < n; i++)
-    {
-      char *t = xasprintf ("%s%u/%s %s %u\n", text, p[i].ctr_port, p[i].udp ? "udp" : "tcp",
-                           p[i].host_ip, p[i].host_port);
-      free (text);
-      text = t;
-    }
-  if (mkdirat (x->st->runfd, x->rundir_rel, 0700) < 0 && errno != EEXIST)
-    return;
-  fd = openat (x->st->runfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 || write_all (fd, text, strlen (text)) < 0)
-    {
-      /* Only `rl port` misses them. */
-    }
-}
-
 /* Start the container and watch it to its end, restarting it as --restart
  * says.  Returns the last exit status, or -1 with err. */
 static int
@@ -2389,8 +2403,12 @@ run_loop (struct run_ctx *x, struct monitor *mo, rl_error_t *err)
   /* A gone terminal must not kill the monitor before it records the exit. */
   signal (SIGPIPE, SIG_IGN);
   /* The ports are bound before the container exists: one that is taken
-   * fails the run at once. */
-  if (x->spec->network == NETWORK_SLIRP)
+   * fails the run at once.  With the helpers to run (rl not yet in a user
+   * namespace of its own, and a child sharing its memory), in their
+   * window. */
+  x->net_deferred = x->spec->network == NETWORK_SLIRP && x->m.mode == IDMAP_SUBID && !x->in_userns
+                    && !x->spec->init;
+  if (x->spec->network == NETWORK_SLIRP && !x->net_deferred)
     {
       if (net_start (x->spec, x->img->config.exposed, &mo->net, err) < 0)
         {

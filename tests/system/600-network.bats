@@ -174,7 +174,7 @@ for i in range(40):
 	assert_output "7000/udp -> 127.0.0.1:$port"
 }
 
-@test "a host port already taken fails the run at once, naming the port" {
+@test "a host port already taken fails the run at once, naming the port, and leaves no record" {
 	local port
 	port=$(free_port)
 	web taken "$port"
@@ -185,6 +185,10 @@ for i in range(40):
 	run_rl run -d --name taken2 -p "127.0.0.1:$port:80" bb sleep 100
 	assert_rl_error
 	assert_match ":$port/tcp" "$stderr"
+	# Nothing is left: no record, and the name is free.
+	run_rl ps -a
+	assert_status 0
+	refute_match "taken2" "$output"
 }
 
 @test "-P publishes the image's EXPOSE list on free host ports; rl port lists them" {
