@@ -95,6 +95,11 @@ struct run_ctx
   /* --network none, the helpers writing rl's maps: rl made the network
    * namespace for itself while they ran, and the child inherits it. */
   bool netns_in_rl;
+  /* --network slirp, the helpers writing rl's maps: a short child of
+   * rl's made the network namespace in their window; netns_fd is it, and
+   * the child joins it first thing. */
+  bool netns_made;
+  int netns_fd;
   /* --network slirp with the helpers still to run: libslirp is loaded
    * and the ports bound in their window (see shared_before_clone). */
   bool net_deferred;
@@ -495,9 +500,12 @@ static void __attribute__ ((noreturn)) child_main (struct run_ctx *x)
         close (mnt);
     }
   /* Loopback needs no id map, only the namespace's capabilities: up while
-   * the helpers still write the maps.  A failure is told after go. */
-  if ((s->network == NETWORK_SLIRP || s->network == NETWORK_NONE) && !x->netns_from_rl
-      && !x->netns_in_rl)
+   * the helpers still write the maps.  A failure is told after go.  A
+   * namespace rl made has it up already. */
+  if (x->netns_made && setns (x->netns_fd, CLONE_NEWNET) < 0)
+    rl_error (&lo_err, errno, "join the network namespace");
+  else if ((s->network == NETWORK_SLIRP || s->network == NETWORK_NONE) && !x->netns_from_rl
+           && !x->netns_in_rl && !x->netns_made)
     net_loopback_up (&lo_err);
   if (recv (sock, &go, sizeof go, 0) != sizeof go)
     _exit (RL_EXIT_FAILURE);
@@ -722,22 +730,72 @@ shared_child_main (void *arg)
   child_main (arg);
 }
 
-static pid_t
-clone_shared (unsigned long flags, struct run_ctx *x, int *pidfd)
+/* The top of that stack, made at first use, or NULL. */
+static char *
+shared_stack (void)
 {
   static char *stack;
 
-  *pidfd = -1;
   if (stack == NULL)
     {
       void *p = mmap (NULL, SHARED_STACK, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
       if (p == MAP_FAILED)
-        return -1;
+        return NULL;
       stack = p;
     }
-  return clone (shared_child_main, stack + SHARED_STACK,
+  return stack + SHARED_STACK;
+}
+
+static pid_t
+clone_shared (unsigned long flags, struct run_ctx *x, int *pidfd)
+{
+  char *top = shared_stack ();
+
+  *pidfd = -1;
+  if (top == NULL)
+    return -1;
+  return clone (shared_child_main, top,
                 (int)(flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD), x, pidfd);
+}
+
+static int
+netns_child_main (void *arg)
+{
+  int *fd = arg;
+  rl_error_t e = NULL;
+
+  if (unshare (CLONE_NEWNET) == 0 && net_loopback_up (&e) == 0)
+    *fd = open ("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  rl_error_free (&e);
+  _exit (0);
+}
+
+/* A new network namespace, loopback up, owned by rl's user namespace,
+ * while rl itself stays in its own (libslirp's sockets are the host's):
+ * made by a child sharing rl's memory and fds while rl waits, as for
+ * vfork, on the stack the container's child uses next.  Its fd, or -1
+ * (the clone then makes one). */
+static int
+netns_made_for_child (void)
+{
+  char *top = shared_stack ();
+  sigset_t all, mask;
+  int fd = -1;
+  pid_t pid;
+
+  if (top == NULL)
+    return -1;
+  /* No handler of ours may run on that stack. */
+  sigfillset (&all);
+  sigprocmask (SIG_SETMASK, &all, &mask);
+  pid = clone (netns_child_main, top, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &fd);
+  sigprocmask (SIG_SETMASK, &mask, NULL);
+  if (pid < 0)
+    return -1;
+  while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  return fd;
 }
 
 static void
@@ -2075,6 +2133,14 @@ write_ports (struct run_ctx *x, struct rl_net *net)
     }
 }
 
+static void
+netns_made_close (struct run_ctx *x)
+{
+  if (x->netns_made)
+    close (x->netns_fd);
+  x->netns_made = false;
+}
+
 /* A child sharing our memory (shared_vm): before it exists, the record,
  * the maps, and go, waiting in the socket.  Consumes pending. */
 static int
@@ -2103,6 +2169,11 @@ shared_before_clone (struct run_ctx *x, struct monitor *mo, struct idmap_self *p
         rl_error (&d.err, errno, "create the network namespace");
       else if (net_loopback_up (&d.err) == 0)
         x->netns_in_rl = true;
+    }
+  if (pending && x->spec->network == NETWORK_SLIRP && d.err == NULL)
+    {
+      x->netns_fd = netns_made_for_child ();
+      x->netns_made = x->netns_fd >= 0;
     }
   if (idmap_self_wait (&x->m, pending, err) < 0)
     {
@@ -2181,6 +2252,7 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
   if (x->shared_vm && shared_before_clone (x, mo, pending, started, err) < 0)
     {
       pending = NULL;
+      netns_made_close (x);
       if (mo->detached)
         stdio_to_null ();
       close (x->sock[0]);
@@ -2190,7 +2262,7 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
     }
   if (x->shared_vm)
     pending = NULL;
-  if (x->netns_in_rl)
+  if (x->netns_in_rl || x->netns_made)
     flags &= ~CLONE_NEWNET;
 
   fflush (NULL);
@@ -2206,6 +2278,8 @@ launch (struct run_ctx *x, struct monitor *mo, int *userns_fd, int64_t *started,
           = x->shared_vm ? clone_shared (flags, x, &mo->pidfd) : clone_child (flags, &mo->pidfd);
       if (mo->pid < 0)
         rl_error (err, errno, "create the container's namespaces");
+      /* The child has its own copy, or is gone. */
+      netns_made_close (x);
     }
   if (mo->pid < 0)
     {
