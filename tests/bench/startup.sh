@@ -1,6 +1,7 @@
 #!/bin/bash
 # Container start-up benchmark (not part of CI): the same busybox image, the
-# same unprivileged user with a subuid range, median of N runs of `true` in
+# same unprivileged user with a subuid range, median of N runs of `true`
+# (timed in four rounds of every tool in turn, against the machine's drift) in
 #
 #   rl        rl run --rm --network none bb true
 #   podman    podman --storage-driver overlay run --rm --network none IMG true
@@ -69,43 +70,59 @@ bash "$mkrootfs" "$tmp/rootfs"
 declare -A median rss note
 order=(rl podman crun bwrap floor)
 
-# measure NAME COMMAND...: median wall time in ms of COMMAND over $runs runs.
+# The tools are timed in rounds, each round a share of the runs of every
+# tool in turn: this machine's speed drifts by a fifth within minutes,
+# and podman alone takes a quarter of a minute, so timing each tool's runs
+# in one go would compare rl with podman at different speeds.
+rounds=4
+declare -A cmd envs
+
+# measure NAME COMMAND...: checks that COMMAND runs (with the variables
+# of bench_env), then queues it for the timed rounds.
+bench_env=()
 measure() {
 	local name=$1
 	shift
-	if ! "$@" >/dev/null 2>"$tmp/$name.err"; then
+	if ! env "${bench_env[@]}" "$@" >/dev/null 2>"$tmp/$name.err"; then
 		note[$name]="skipped: fails: $(head -c 200 "$tmp/$name.err" | tr '\n' ' ')"
 		return
 	fi
+	cmd[$name]=$(printf '%q ' "$@")
+	envs[$name]=$(printf '%q ' "${bench_env[@]}")
+	: >"$tmp/$name.times"
+}
+
+# time_round NAME N: N more timed runs of NAME's command (after one
+# untimed), their wall times in us appended to $tmp/NAME.times.
+time_round() (
+	local name=$1 n=$2 i t0 t1
+	[ -n "${envs[$name]// /}" ] && eval "export ${envs[$name]}"
 	if command -v hyperfine >/dev/null; then
 		# -N: no intermediate shell, so only the command itself is timed.
-		local cmd
-		cmd=$(printf '%q ' "$@")
-		hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$tmp/$name.json" "$cmd" >/dev/null 2>&1 || {
-			note[$name]="skipped: hyperfine failed"
-			return
-		}
-		median[$name]=$(python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"] * 1000))' "$tmp/$name.json")
+		hyperfine -N --style none --warmup 1 --runs "$n" --export-json "$tmp/$name.json" "${cmd[$name]}" \
+			>/dev/null 2>&1 || exit 1
+		python3 -c 'import json,sys; [print(round(t * 1e6)) for t in json.load(open(sys.argv[1]))["results"][0]["times"]]' \
+			"$tmp/$name.json" >>"$tmp/$name.times"
 	else
-		local i t0 t1 times=()
-		for ((i = 0; i < 3; i++)); do "$@" >/dev/null 2>&1; done
-		for ((i = 0; i < runs; i++)); do
+		eval "${cmd[$name]}" >/dev/null 2>&1
+		for ((i = 0; i < n; i++)); do
 			t0=${EPOCHREALTIME//[.,]/}
-			"$@" >/dev/null 2>&1
+			eval "${cmd[$name]}" >/dev/null 2>&1
 			t1=${EPOCHREALTIME//[.,]/}
-			times+=($((t1 - t0)))
+			echo $((t1 - t0)) >>"$tmp/$name.times"
 		done
-		median[$name]=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m / 1000 }')
 	fi
-}
+)
 
 # --- rl
 export XDG_DATA_HOME="$tmp/rl-data" XDG_CONFIG_HOME="$tmp/rl-config" XDG_CACHE_HOME="$tmp/rl-cache"
 if "$rl_bin" import "$tmp/busybox.tar" bb >/dev/null 2>"$tmp/rl-import.err"; then
 	rl_ok=1
+	bench_env=(XDG_DATA_HOME="$XDG_DATA_HOME" XDG_CONFIG_HOME="$XDG_CONFIG_HOME" XDG_CACHE_HOME="$XDG_CACHE_HOME")
 	measure rl "$rl_bin" run --rm --network none bb true
+	bench_env=()
 	# Peak RSS of rl itself (GNU time's %M, KiB), the largest of a few runs.
-	if [ -x /usr/bin/time ] && [ -n "${median[rl]:-}" ]; then
+	if [ -x /usr/bin/time ] && [ -n "${cmd[rl]:-}" ]; then
 		max=0
 		for _ in 1 2 3 4 5; do
 			kb=$(/usr/bin/time -f %M "$rl_bin" run --rm --network none bb true 2>&1 >/dev/null | tail -n1) || true
@@ -172,8 +189,25 @@ fi
 # --- the floor: namespaces and chroot, nothing else.
 measure floor unshare -Urmnpiu --fork chroot "$tmp/rootfs" true
 
+# ---------------------------------------------------------------- timing
+per_round=$(((runs + rounds - 1) / rounds))
+for ((r = 0; r < rounds; r++)); do
+	for n in "${order[@]}"; do
+		[ -n "${cmd[$n]:-}" ] || continue
+		time_round "$n" "$per_round" || {
+			note[$n]="skipped: timing failed"
+			unset "cmd[$n]"
+		}
+	done
+done
+for n in "${order[@]}"; do
+	[ -n "${cmd[$n]:-}" ] || continue
+	median[$n]=$(sort -n "$tmp/$n.times" | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m / 1000 }')
+done
+
 # ---------------------------------------------------------------- report
 echo
+echo "($((per_round * rounds)) runs each, in $rounds rounds of every tool in turn)"
 printf '%-8s %12s %12s  %s\n' name "median ms" "x rl" "notes"
 for n in "${order[@]}"; do
 	if [ -n "${median[$n]:-}" ]; then
