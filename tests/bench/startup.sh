@@ -73,7 +73,10 @@ order=(rl podman crun bwrap floor)
 # The tools are timed in rounds, each round a share of the runs of every
 # tool in turn: this machine's speed drifts by a fifth within minutes,
 # and podman alone takes a quarter of a minute, so timing each tool's runs
-# in one go would compare rl with podman at different speeds.
+# in one go would compare rl with podman at different speeds.  Each round
+# starts after a pause (what the tool before left to the kernel, network
+# namespaces to clean up above all, is done by then) and three untimed
+# runs, as a tool's runs in one go would.
 rounds=4
 declare -A cmd envs
 
@@ -92,19 +95,20 @@ measure() {
 	: >"$tmp/$name.times"
 }
 
-# time_round NAME N: N more timed runs of NAME's command (after one
-# untimed), their wall times in us appended to $tmp/NAME.times.
+# time_round NAME N: N more timed runs of NAME's command (after a pause
+# and three untimed), their wall times in us appended to $tmp/NAME.times.
 time_round() (
 	local name=$1 n=$2 i t0 t1
 	[ -n "${envs[$name]// /}" ] && eval "export ${envs[$name]}"
+	sleep 1
 	if command -v hyperfine >/dev/null; then
 		# -N: no intermediate shell, so only the command itself is timed.
-		hyperfine -N --style none --warmup 1 --runs "$n" --export-json "$tmp/$name.json" "${cmd[$name]}" \
+		hyperfine -N --style none --warmup 3 --runs "$n" --export-json "$tmp/$name.json" "${cmd[$name]}" \
 			>/dev/null 2>&1 || exit 1
 		python3 -c 'import json,sys; [print(round(t * 1e6)) for t in json.load(open(sys.argv[1]))["results"][0]["times"]]' \
 			"$tmp/$name.json" >>"$tmp/$name.times"
 	else
-		eval "${cmd[$name]}" >/dev/null 2>&1
+		for ((i = 0; i < 3; i++)); do eval "${cmd[$name]}" >/dev/null 2>&1; done
 		for ((i = 0; i < n; i++)); do
 			t0=${EPOCHREALTIME//[.,]/}
 			eval "${cmd[$name]}" >/dev/null 2>&1
