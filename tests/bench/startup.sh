@@ -206,7 +206,7 @@ for ((r = 0; r < rounds; r++)); do
 done
 for n in "${order[@]}"; do
 	[ -n "${cmd[$n]:-}" ] || continue
-	median[$n]=$(sort -n "$tmp/$n.times" | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m / 1000 }')
+	median[$n]=$(awk '{ print $1 / 1000 }' "$tmp/$n.times" | median)
 done
 
 # ---------------------------------------------------------------- report
